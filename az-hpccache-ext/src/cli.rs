@@ -1,0 +1,158 @@
+//! The command line: clap definitions only. `main` turns them into core calls.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::{OutputFormat, Query};
+
+const EXAMPLES_ROOT: &str = "\
+Examples:
+  List the deployments recorded on this machine:
+    az-hpccache-ext state list -o table
+
+  Show a deployment's state as a table:
+    az-hpccache-ext state show --deployment MyHpcCache -o table
+
+  Install bash completions:
+    az-hpccache-ext completion bash > /etc/bash_completion.d/az-hpccache-ext";
+
+/// Attach an Azure HPC Cache to an AKS cluster, the az way.
+///
+/// Every command follows az conventions: results on stdout in the format chosen with
+/// -o/--output, narrowed with --query; logs and errors on stderr; exit code 0 on success,
+/// 1 on error, 2 on a bad argument, 3 when a resource is not found.
+#[derive(Debug, Parser)]
+#[command(name = "az-hpccache-ext", version, after_help = EXAMPLES_ROOT, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Global arguments, accepted by every command as in az.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format: json, jsonc, yaml, yamlc, table, tsv or none.
+    #[arg(short = 'o', long, global = true, env = "AZURE_CORE_OUTPUT", default_value = "json",
+          value_parser = crate::output::parse_output, hide_env_values = true,
+          help_heading = "Global Arguments")]
+    pub output: OutputFormat,
+
+    /// JMESPath query string. See http://jmespath.org/ for more information and examples.
+    #[arg(long, global = true, value_parser = Query::parse_arg, help_heading = "Global Arguments")]
+    pub query: Option<Query>,
+
+    /// Name or ID of subscription.
+    #[arg(long, global = true, help_heading = "Global Arguments")]
+    pub subscription: Option<String>,
+
+    /// Increase logging verbosity. Use --debug for full debug logs.
+    #[arg(long, global = true, help_heading = "Global Arguments")]
+    pub verbose: bool,
+
+    /// Increase logging verbosity to show all debug logs (Authorization headers redacted).
+    #[arg(long, global = true, help_heading = "Global Arguments")]
+    pub debug: bool,
+
+    /// Only show errors, suppressing warnings.
+    #[arg(long, global = true, env = "AZURE_CORE_ONLY_SHOW_ERRORS", hide_env_values = true,
+          value_parser = clap::builder::FalseyValueParser::new(),
+          conflicts_with_all = ["verbose", "debug"], help_heading = "Global Arguments")]
+    pub only_show_errors: bool,
+
+    /// The deployment's state file [default: $HPCCACHE_STATE, else one file per deployment in
+    /// the user's state directory].
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global Arguments"
+    )]
+    pub state: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub azure: AzureArgs,
+}
+
+/// Where Azure is: the cloud, custom endpoints, or the built-in sandbox. Global like az's.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AzureArgs {
+    /// The Azure cloud: AzureCloud (default), AzureChinaCloud or AzureUSGovernment.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Azure Arguments")]
+    pub cloud: Option<String>,
+
+    /// A custom Resource Manager endpoint (Azure Stack, a proxy, a sandbox served elsewhere).
+    /// The bearer token then comes from HPCCACHE_ACCESS_TOKEN when set.
+    #[arg(long, global = true, value_name = "URL", env = "HPCCACHE_ARM_ENDPOINT",
+          help_heading = "Azure Arguments")]
+    pub arm_endpoint: Option<String>,
+
+    /// A custom Microsoft Graph endpoint [default: the cloud's, or the --arm-endpoint].
+    #[arg(long, global = true, value_name = "URL", env = "HPCCACHE_GRAPH_ENDPOINT",
+          help_heading = "Azure Arguments")]
+    pub graph_endpoint: Option<String>,
+
+    /// Run against the built-in sandbox (an emulated Azure) whose world is saved beside the
+    /// state file, instead of Azure.
+    #[arg(long, global = true, env = "HPCCACHE_SANDBOX", hide_env_values = true,
+          value_parser = clap::builder::FalseyValueParser::new(),
+          help_heading = "Azure Arguments")]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the state files that record what hpccache created.
+    #[command(subcommand)]
+    State(StateCommand),
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  Load completions into the current bash session:
+    source <(az-hpccache-ext completion bash)
+
+  Install them for zsh:
+    az-hpccache-ext completion zsh > \"${fpath[1]}/_az-hpccache-ext\"")]
+    Completion {
+        /// The shell to generate completions for.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff).
+    #[command(after_help = "\
+Examples:
+  Install the man page:
+    az-hpccache-ext man > /usr/local/share/man/man1/az-hpccache-ext.1")]
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Show a deployment's state file.
+    #[command(after_help = "\
+Examples:
+  Show the only deployment's state:
+    az-hpccache-ext state show
+
+  Show the mount addresses of one deployment, one per line:
+    az-hpccache-ext state show --deployment MyHpcCache --query cache.mountAddresses -o tsv
+
+  Show a state file kept elsewhere:
+    az-hpccache-ext state show --state ./hpccache-state.json")]
+    Show {
+        /// The deployment (the cache name given to `up`). Optional when only one exists or
+        /// when --state or HPCCACHE_STATE names the file.
+        #[arg(long, short = 'd')]
+        deployment: Option<String>,
+    },
+
+    /// List the deployments that have a state file in the user's state directory.
+    #[command(after_help = "\
+Examples:
+  List deployments as a table:
+    az-hpccache-ext state list -o table")]
+    List,
+}

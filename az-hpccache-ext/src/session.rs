@@ -1,0 +1,517 @@
+//! A command's connection to Azure (or to the sandbox): the one place that turns the global
+//! arguments into an [`ArmClient`], a subscription, a progress handle and poll policies.
+//!
+//! ```ignore
+//! let session = Session::open(cli)?;
+//! let result = session.run(async {
+//!     let cache = cache::get_cache(&session.arm, &id).await?;
+//!     Ok(cache)
+//! });
+//! session.close()?;          // saves the sandbox world; also done (best effort) on drop
+//! let cache = result?;
+//! ```
+//!
+//! With `--sandbox` the session starts an in-process sandbox from the world file beside the
+//! state file (`<state dir>/sandbox.world.json`), holds `sandbox.world.json.lock` for its whole
+//! life so two sandbox runs take turns instead of losing each other's writes, and saves the
+//! world atomically when it closes — on success, on error and on Ctrl-C.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hpccache_core::azure::client::ArmRequest;
+use hpccache_core::azure::credential::{self, StaticToken, TokenSource};
+use hpccache_core::azure::{ArmClient, ClientOptions, Cloud, PollPolicy};
+use hpccache_core::progress::Progress;
+use hpccache_core::{Error as CoreError, InvalidInput, state};
+use hpccache_sandbox::arm::faults::Faults;
+use hpccache_sandbox::sandbox::{RunningSandbox, Sandbox, SandboxConfig, DEFAULT_TIME_SCALE};
+use hpccache_sandbox::world::World;
+use serde_json::Value;
+
+use crate::cli::{Cli, GlobalArgs};
+use crate::exit::CliError;
+use crate::progress::{Mode, Renderer};
+
+/// The world file's name, in the state file's directory.
+pub const WORLD_FILE: &str = "sandbox.world.json";
+/// Multiplier on Azure's durations in the sandbox (0 = instant); default the sandbox's own.
+pub const ENV_TIME_SCALE: &str = "HPCCACHE_SANDBOX_TIME_SCALE";
+/// A fault spec for the sandbox (`hpccache-sandbox serve --faults` syntax); for tests.
+pub const ENV_FAULTS: &str = "HPCCACHE_SANDBOX_FAULTS";
+/// Appends every sandbox request as a JSON line to this file; for tests and benchmarks.
+pub const ENV_SANDBOX_LOG: &str = "HPCCACHE_SANDBOX_LOG";
+const ENV_SUBSCRIPTION: &str = "AZURE_SUBSCRIPTION_ID";
+const ENV_ACCESS_TOKEN: &str = "HPCCACHE_ACCESS_TOKEN";
+
+/// What is being waited for; each kind has its own overall timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Cache create/delete/flush/start/stop/upgrade: Azure takes ~20 min to create one.
+    Cache,
+    StorageTarget,
+    /// Provider registration.
+    Provider,
+    /// Subnets, storage accounts, DNS zones and links: minutes at most.
+    Resource,
+}
+
+impl Wait {
+    fn timeout(self) -> Duration {
+        match self {
+            Wait::Cache => Duration::from_secs(60 * 60),
+            Wait::StorageTarget => Duration::from_secs(30 * 60),
+            Wait::Provider => Duration::from_secs(15 * 60),
+            Wait::Resource => Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// An open connection to Azure or the sandbox. Fields are what commands use directly.
+pub struct Session {
+    /// The one client: ARM and Microsoft Graph (Graph URLs are absolute on `arm.cloud().graph`).
+    pub arm: ArmClient,
+    pub subscription_id: String,
+    /// Events sent here are drawn on stderr (bars, lines or nothing).
+    pub progress: Progress,
+    renderer: Renderer,
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<SandboxWorld>,
+    /// Multiplier on waits the server does not dictate (1 against Azure).
+    time_scale: f64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("arm", &self.arm)
+            .field("subscription_id", &self.subscription_id)
+            .field("sandbox", &self.sandbox.as_ref().map(|s| &s.path))
+            .finish()
+    }
+}
+
+/// The in-process sandbox and the lock that makes its world file ours until we save it.
+struct SandboxWorld {
+    running: RunningSandbox,
+    path: PathBuf,
+    _lock: File,
+    saved: bool,
+}
+
+impl Session {
+    /// Connects as the global arguments say: `--sandbox`, else `--arm-endpoint` (+ token from
+    /// `HPCCACHE_ACCESS_TOKEN`), else `--cloud` with the usual credential chain.
+    pub fn open(cli: &Cli) -> Result<Session, CliError> {
+        let g = &cli.global;
+        let renderer = Renderer::new(Mode::detect(g.only_show_errors));
+        let progress = renderer.progress();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+        if g.azure.sandbox {
+            if g.azure.cloud.is_some() || g.azure.arm_endpoint.is_some() {
+                return Err(InvalidInput::new(
+                    "--sandbox",
+                    "cannot be combined with --cloud or --arm-endpoint (HPCCACHE_ARM_ENDPOINT)",
+                )
+                .hint("The sandbox is its own cloud; drop one of them")
+                .into());
+            }
+            return Self::open_sandbox(g, renderer, progress, runtime);
+        }
+        let cloud = Cloud::resolve(
+            g.azure.cloud.as_deref(),
+            g.azure.arm_endpoint.as_deref(),
+            g.azure.graph_endpoint.as_deref(),
+        )?;
+        let tokens = credential::from_env(&cloud)?;
+        let options = client_options(&progress, 1.0);
+        let subscription_id = runtime.block_on(resolve_subscription(
+            g.subscription.as_deref(),
+            env(ENV_SUBSCRIPTION).as_deref(),
+            profile_default_subscription().as_deref(),
+            &cloud,
+            &tokens,
+            &options,
+        ))?;
+        let arm = ArmClient::new(cloud, subscription_id.clone(), tokens, options)?;
+        Ok(Session {
+            arm,
+            subscription_id,
+            progress,
+            renderer,
+            runtime,
+            sandbox: None,
+            time_scale: 1.0,
+        })
+    }
+
+    fn open_sandbox(
+        g: &GlobalArgs,
+        renderer: Renderer,
+        progress: Progress,
+        runtime: tokio::runtime::Runtime,
+    ) -> Result<Session, CliError> {
+        let path = world_path(g)?;
+        let lock = lock_world(&path)?;
+        let world = if path.exists() {
+            World::load(&path).map_err(|e| {
+                CliError::Runtime(e.to_string())
+                    .with_hint(format!("Move {} away to start from a fresh sandbox world", path.display()))
+            })?
+        } else {
+            World::new_default()
+        };
+        let time_scale = match env(ENV_TIME_SCALE) {
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| {
+                    InvalidInput::new(ENV_TIME_SCALE, format!("'{v}' is not a number >= 0"))
+                })?,
+            None => DEFAULT_TIME_SCALE,
+        };
+        let faults = match env(ENV_FAULTS) {
+            Some(spec) => Faults::parse(&spec)
+                .map_err(|e| InvalidInput::new(ENV_FAULTS, e.to_string()))?,
+            None => Faults::none(),
+        };
+        // Any non-empty bearer token works; one from the environment lets tests check that
+        // it never reaches a log.
+        let token = env(ENV_ACCESS_TOKEN).unwrap_or_else(|| SandboxConfig::default().token);
+        let mut config = SandboxConfig::default()
+            .with_world(world)
+            .with_time_scale(time_scale)
+            .with_faults(faults);
+        config.token = token.clone();
+        config.log_file = env(ENV_SANDBOX_LOG).map(PathBuf::from);
+        // The step commands talk to ARM only; the clusters' API servers start with kubectl-hpccache.
+        config.start_clusters = false;
+        let running = runtime
+            .block_on(Sandbox::start(config))
+            .map_err(|e| CliError::Runtime(e.to_string()))?;
+        let cloud = Cloud::custom(&running.arm_endpoint(), Some(&running.graph_endpoint()))?;
+        let tokens: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
+        // The sandbox already scales the Retry-After it sends; the client must not scale again.
+        let options = client_options(&progress, 1.0);
+        let subscription_id = runtime.block_on(resolve_subscription(
+            g.subscription.as_deref(),
+            None,
+            None,
+            &cloud,
+            &tokens,
+            &options,
+        ));
+        let mut sandbox = SandboxWorld {
+            running,
+            path,
+            _lock: lock,
+            saved: false,
+        };
+        let subscription_id = match subscription_id {
+            Ok(s) => s,
+            Err(e) => {
+                // Nothing was written yet, but the world file must exist for the next run.
+                let _ = sandbox.save();
+                return Err(e);
+            }
+        };
+        let arm = ArmClient::new(cloud, subscription_id.clone(), tokens, options)?;
+        Ok(Session {
+            arm,
+            subscription_id,
+            progress,
+            renderer,
+            runtime,
+            sandbox: Some(sandbox),
+            time_scale,
+        })
+    }
+
+    /// Runs a command's async body to its end. Ctrl-C stops it: the sandbox world is saved
+    /// and the command fails with [`CliError::Interrupted`] (exit 1).
+    pub fn run<T>(&self, body: impl Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
+        let out = self.runtime.block_on(async {
+            tokio::select! {
+                r = body => r,
+                _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
+            }
+        });
+        // Spinners must be gone before the result is printed.
+        self.renderer.finish();
+        out
+    }
+
+    /// Like [`Session::run`] for bodies that return core errors.
+    pub fn run_core<T>(
+        &self,
+        body: impl Future<Output = Result<T, CoreError>>,
+    ) -> Result<T, CliError> {
+        self.run(async { body.await.map_err(CliError::from) })
+    }
+
+    /// How to wait for an operation of this kind: Azure's pacing, scaled in the sandbox.
+    pub fn poll_policy(&self, kind: Wait) -> PollPolicy {
+        let mut p = PollPolicy::with_timeout(kind.timeout());
+        if self.sandbox.is_some() {
+            p.default_interval = p.default_interval.mul_f64(self.time_scale);
+            // Retry-After is whole seconds and 0 at time scale 0; do not spin.
+            p.min_interval = Duration::from_millis(20);
+        }
+        p
+    }
+
+    /// The same with a timeout given by the user (`wait --timeout`), in seconds.
+    pub fn poll_policy_with_timeout(&self, kind: Wait, timeout: Option<u64>) -> PollPolicy {
+        let mut p = self.poll_policy(kind);
+        if let Some(t) = timeout {
+            p.timeout = Duration::from_secs(t);
+        }
+        p
+    }
+
+    /// Scales a delay the tool chooses itself (retry while role assignments propagate).
+    pub fn scaled(&self, d: Duration) -> Duration {
+        if self.sandbox.is_some() {
+            d.mul_f64(self.time_scale)
+        } else {
+            d
+        }
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
+
+    /// The running sandbox, in sandbox mode.
+    pub fn sandbox(&self) -> Option<&RunningSandbox> {
+        self.sandbox.as_ref().map(|s| &s.running)
+    }
+
+    /// The world file, in sandbox mode.
+    pub fn world_path(&self) -> Option<&Path> {
+        self.sandbox.as_ref().map(|s| s.path.as_path())
+    }
+
+    /// The ARM endpoint to record in the state file when it is not the cloud's default.
+    pub fn arm_endpoint(&self) -> Option<String> {
+        self.arm
+            .cloud()
+            .is_custom()
+            .then(|| self.arm.cloud().arm.as_str().trim_end_matches('/').to_owned())
+    }
+
+    /// The renderer, to clear spinners before asking a question on the terminal.
+    pub fn renderer(&self) -> &Renderer {
+        &self.renderer
+    }
+
+    /// Ends the session: saves the sandbox world (atomically) and releases its lock.
+    pub fn close(mut self) -> Result<(), CliError> {
+        self.renderer.finish();
+        match self.sandbox.as_mut() {
+            Some(s) => s.save(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Session {
+    /// Error paths drop the session without `close`: the world is saved all the same.
+    fn drop(&mut self) {
+        self.renderer.finish();
+        if let Some(s) = self.sandbox.as_mut()
+            && !s.saved
+            && let Err(e) = s.save()
+        {
+            tracing::error!("{e}");
+        }
+    }
+}
+
+impl SandboxWorld {
+    fn save(&mut self) -> Result<(), CliError> {
+        self.running
+            .save(&self.path)
+            .map_err(|e| CliError::Runtime(format!("cannot save the sandbox world: {e}")))?;
+        self.saved = true;
+        Ok(())
+    }
+}
+
+fn client_options(progress: &Progress, time_scale: f64) -> ClientOptions {
+    ClientOptions {
+        time_scale,
+        progress: progress.clone(),
+        ..ClientOptions::default()
+    }
+}
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The directory of the state file (resolved like `state show`, without needing a
+/// deployment name) holds the world file.
+pub fn world_path(g: &GlobalArgs) -> Result<PathBuf, CliError> {
+    let explicit = g
+        .state
+        .clone()
+        .filter(|p| !p.as_os_str().is_empty())
+        .or_else(|| std::env::var_os(state::STATE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+    let dir = match explicit {
+        Some(file) => match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        None => state::deployments_dir()?,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::Runtime(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir.join(WORLD_FILE))
+}
+
+/// Takes the world's lock, waiting for another sandbox run to finish (with a message once a
+/// second has passed) rather than failing: the runs serialize and neither loses its writes.
+fn lock_world(world: &Path) -> Result<File, CliError> {
+    let mut lock_path = world.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| CliError::Runtime(format!("cannot open {}: {e}", lock_path.display())))?;
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {
+                if !told && started.elapsed() >= Duration::from_secs(1) {
+                    tracing::warn!(
+                        "Waiting for another sandbox run to finish (lock held on {})",
+                        lock_path.display()
+                    );
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(CliError::Runtime(format!("cannot lock {}: {e}", lock_path.display())));
+            }
+        }
+    }
+}
+
+/// `isDefault` subscription of the Azure CLI's profile (`~/.azure/azureProfile.json`, or
+/// `$AZURE_CONFIG_DIR/azureProfile.json`).
+fn profile_default_subscription() -> Option<String> {
+    let dir = env("AZURE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".azure")))?;
+    let text = std::fs::read_to_string(dir.join("azureProfile.json")).ok()?;
+    // az writes this file with a UTF-8 byte-order mark.
+    let doc: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+    doc.get("subscriptions")?
+        .as_array()?
+        .iter()
+        .find(|s| s.get("isDefault").and_then(Value::as_bool) == Some(true))
+        .and_then(|s| s.get("id").and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// `--subscription` (id, or a name looked up in the list), else `AZURE_SUBSCRIPTION_ID`, else
+/// the Azure CLI's default, else the only subscription the token can see.
+async fn resolve_subscription(
+    flag: Option<&str>,
+    env_value: Option<&str>,
+    profile_default: Option<&str>,
+    cloud: &Cloud,
+    tokens: &Arc<dyn TokenSource>,
+    options: &ClientOptions,
+) -> Result<String, CliError> {
+    if let Some(v) = flag.map(str::trim).filter(|v| !v.is_empty()) {
+        if is_guid(v) {
+            return Ok(v.to_ascii_lowercase());
+        }
+        let subs = list_subscriptions(cloud, tokens, options).await?;
+        return subs
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(v))
+            .map(|(id, _)| id.clone())
+            .ok_or_else(|| {
+                InvalidInput::new("--subscription", format!("no subscription named '{v}' is visible"))
+                    .hint(format!("Visible: {}", describe(&subs)))
+                    .into()
+            });
+    }
+    if let Some(v) = env_value.or(profile_default) {
+        return Ok(v.to_owned());
+    }
+    let subs = list_subscriptions(cloud, tokens, options).await?;
+    match subs.as_slice() {
+        [(id, _)] => Ok(id.clone()),
+        [] => Err(CliError::Runtime(
+            "no subscription is visible to this identity".into(),
+        )
+        .with_hint("Pass --subscription, set AZURE_SUBSCRIPTION_ID, or run `az account set`")),
+        many => Err(InvalidInput::new(
+            "--subscription",
+            format!("is needed: this identity sees {} subscriptions ({})", many.len(), describe(many)),
+        )
+        .hint("Pass --subscription, set AZURE_SUBSCRIPTION_ID, or run `az account set`")
+        .into()),
+    }
+}
+
+fn describe(subs: &[(String, String)]) -> String {
+    subs.iter()
+        .map(|(id, name)| format!("{name} ({id})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn list_subscriptions(
+    cloud: &Cloud,
+    tokens: &Arc<dyn TokenSource>,
+    options: &ClientOptions,
+) -> Result<Vec<(String, String)>, CliError> {
+    let client = ArmClient::new(cloud.clone(), "", tokens.clone(), options.clone())?;
+    let items: Vec<Value> = client
+        .list(ArmRequest::get("/subscriptions").api_version("2022-12-01"))
+        .await?;
+    Ok(items
+        .iter()
+        .filter_map(|s| {
+            let id = s.get("subscriptionId")?.as_str()?.to_owned();
+            let name = s.get("displayName").and_then(Value::as_str).unwrap_or("").to_owned();
+            Some((id, name))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_are_recognised() {
+        assert!(is_guid("00000000-0000-0000-0000-000000000000"));
+        assert!(!is_guid("My Subscription"));
+    }
+}

@@ -1,0 +1,145 @@
+//! What every step of a run shares: the client, the request, how to wait, the state (in memory
+//! and, unless this is a dry run, in the locked file) and the plan lines gathered so far.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::plan::PlanItem;
+use super::spec::UpSpec;
+use crate::Result;
+use crate::azure::{ArmClient, PollPolicy};
+use crate::progress::Progress;
+use crate::state::{LockedState, State};
+
+/// How long to wait for what.
+#[derive(Debug, Clone)]
+pub struct Waits {
+    /// The cache's create, delete and flush (Azure: ~20 min; 60 min timeout).
+    pub cache: PollPolicy,
+    /// Every other long-running operation.
+    pub other: PollPolicy,
+    /// Pause before re-creating a storage target that failed because the cache's roles had not
+    /// yet taken effect (RBAC propagation), and how many times to try.
+    pub role_retry_delay: Duration,
+    pub role_retries: u32,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Self {
+            cache: PollPolicy::with_timeout(Duration::from_secs(60 * 60)),
+            other: PollPolicy::with_timeout(Duration::from_secs(30 * 60)),
+            role_retry_delay: Duration::from_secs(30),
+            role_retries: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Observe, write what differs, wait.
+    Apply,
+    /// Observe only; describe the writes.
+    DryRun,
+    /// As Apply, but start the cache and do not wait for it (nor run what needs it).
+    NoWait,
+}
+
+pub struct Ctx {
+    pub client: ArmClient,
+    pub spec: UpSpec,
+    pub mode: Mode,
+    pub waits: Waits,
+    pub progress: Progress,
+    state: Mutex<State>,
+    store: Option<LockedState>,
+    plan: Mutex<Vec<PlanItem>>,
+}
+
+impl Ctx {
+    /// `store` is `None` for a dry run: nothing is written, not even the state file.
+    pub fn new(
+        client: ArmClient,
+        spec: UpSpec,
+        mode: Mode,
+        waits: Waits,
+        progress: Progress,
+        state: State,
+        store: Option<LockedState>,
+    ) -> Self {
+        Self {
+            client,
+            spec,
+            mode,
+            waits,
+            progress,
+            state: Mutex::new(state),
+            store: if mode == Mode::DryRun { None } else { store },
+            plan: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.mode == Mode::DryRun
+    }
+
+    /// Reads the state as it stands now.
+    pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        // A panic while holding the lock leaves a State that is still whole: keep using it.
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&guard)
+    }
+
+    /// Changes the state and writes the file at once (atomic), so a crash right after keeps it.
+    pub fn update(&self, f: impl FnOnce(&mut State)) -> Result<()> {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard);
+        match &self.store {
+            Some(store) => store.save(&guard),
+            None => Ok(()),
+        }
+    }
+
+    pub fn note(&self, item: PlanItem) {
+        self.plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(item);
+    }
+
+    pub fn plan(&self) -> Vec<PlanItem> {
+        self.plan.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn into_state(self) -> (State, Option<LockedState>) {
+        (
+            self.state.into_inner().unwrap_or_else(|p| p.into_inner()),
+            self.store,
+        )
+    }
+}
+
+/// Now as RFC 3339 UTC (`2026-11-28T03:09:41Z`), for the state file's step records.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,117 @@
+//! The cache subnet, placed by `spec::cidr::plan` clear of every subnet, the service CIDR and
+//! the pod CIDR. A subnet of the requested name that already exists (this tool's from an earlier
+//! run, or the user's) is used as it is: re-planning it would overlap itself.
+
+use ipnet::Ipv4Net;
+
+use super::super::context::Ctx;
+use super::super::executor::Done;
+use super::super::plan::{PlanItem, Step};
+use super::{cluster_info, created_before, keys, record, record_planned, succeeded};
+use crate::azure::lro::{self, Until};
+use crate::azure::{ResourceId, network};
+use crate::spec::cidr::{self, SubnetPrefix};
+use crate::{Error, InvalidInput, Result};
+
+pub async fn run(ctx: &Ctx) -> Result<Done> {
+    let cluster = cluster_info(ctx)?;
+    let vnet_id = cluster.vnet_id.clone().ok_or_else(|| Error::Lookup {
+        what: format!("the vnet of cluster {}", cluster.name),
+        reason: "the state file does not record it; run `up` again".to_owned(),
+    })?;
+    let vnet_rid = ResourceId::parse(&vnet_id)?;
+    let vnet = network::get_vnet(&ctx.client, &vnet_rid).await?;
+    let name = &ctx.spec.subnet_name;
+    if let Some(existing) = vnet
+        .properties
+        .subnets
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
+    {
+        let prefixes = existing.prefixes();
+        if let SubnetPrefix::Cidr(want) = ctx.spec.subnet_prefix
+            && !prefixes.iter().any(|p| p.parse::<Ipv4Net>().ok() == Some(want))
+        {
+            return Err(InvalidInput::new(
+                cidr::PREFIX_FLAG,
+                format!(
+                    "subnet {name} already exists in vnet {} with prefix {}, not {want}",
+                    vnet.name,
+                    prefixes.join(", ")
+                ),
+            )
+            .hint("Pass --subnet-prefix auto to use it as it is, or another --subnet-name")
+            .into());
+        }
+        let created = created_before(ctx, keys::SUBNET, &existing.id);
+        ctx.note(PlanItem::new(
+            Step::Subnet,
+            "none",
+            &existing.id,
+            format!("exists with prefix {}", prefixes.join(", ")),
+        ));
+        if !ctx.dry_run() && !succeeded(existing.properties.provisioning_state.as_deref()) {
+            lro::wait_for_resource(
+                &ctx.client,
+                &existing.id,
+                network::API_VERSION,
+                Until::Succeeded,
+                &ctx.waits.other,
+                &ctx.progress.for_step(Step::Subnet.name()),
+            )
+            .await?;
+        }
+        record(ctx, keys::SUBNET, &existing.id, created)?;
+        return Ok(Done::Finished);
+    }
+
+    let spaces: Vec<Ipv4Net> = vnet
+        .properties
+        .address_space
+        .address_prefixes
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let taken: Vec<(String, Ipv4Net)> = vnet
+        .properties
+        .subnets
+        .iter()
+        .flat_map(|s| {
+            s.prefixes()
+                .into_iter()
+                .filter_map(|p| p.parse().ok())
+                .map(|n| (s.name.clone(), n))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let parse = |c: &Option<String>| c.as_deref().and_then(|c| c.parse::<Ipv4Net>().ok());
+    let prefix = cidr::plan(
+        ctx.spec.subnet_prefix,
+        ctx.spec.subnet_size,
+        &spaces,
+        &taken,
+        parse(&cluster.service_cidr),
+        parse(&cluster.pod_cidr),
+    )?;
+    let id = vnet_rid.child("subnets", name);
+    ctx.note(PlanItem::new(
+        Step::Subnet,
+        "create",
+        id.as_str(),
+        format!(
+            "no subnet {name} in vnet {}; {prefix} is free ({} usable addresses)",
+            vnet.name,
+            cidr::usable_addresses(prefix.prefix_len())
+        ),
+    ));
+    if ctx.dry_run() {
+        record_planned(ctx, keys::SUBNET, id.as_str())?;
+        return Ok(Done::Finished);
+    }
+    record(ctx, keys::SUBNET, id.as_str(), true)?;
+    network::begin_create_subnet(&ctx.client, &id, &prefix.to_string())
+        .await?
+        .wait(&ctx.client, &ctx.waits.other)
+        .await?;
+    Ok(Done::Finished)
+}

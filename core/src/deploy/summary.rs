@@ -1,0 +1,55 @@
+//! The one object `up` prints at the end: where to mount, how, and what comes next.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::spec::nfs::DEFAULT_MOUNT_OPTIONS;
+use crate::state::State;
+
+/// Where `up`'s summary tells the user to mount the cache locally.
+pub const MOUNT_POINT: &str = "/mnt/hpccache";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub deployment: String,
+    pub fqdn: Option<String>,
+    pub mount_addresses: Vec<String>,
+    pub namespace_paths: Vec<String>,
+    /// `sudo mount -t nfs -o vers=3,hard,... server.myhpccache.local:/myfilepath /mnt/hpccache`
+    pub mount_command: Option<String>,
+    /// Resource role → ARM id.
+    pub resources: BTreeMap<String, String>,
+    /// The command to run next, on the cluster side.
+    pub next_command: String,
+}
+
+impl Summary {
+    pub fn of(state: &State) -> Self {
+        let fqdn = state.dns.as_ref().map(|d| d.fqdn.clone());
+        let mount_command = match (&fqdn, state.namespace_paths.first()) {
+            (Some(f), Some(p)) => Some(format!(
+                "sudo mount -t nfs -o {DEFAULT_MOUNT_OPTIONS} {f}:{p} {MOUNT_POINT}"
+            )),
+            _ => None,
+        };
+        Self {
+            deployment: state.deployment.clone(),
+            fqdn,
+            mount_addresses: state
+                .cache
+                .as_ref()
+                .map(|c| c.mount_addresses.clone())
+                .unwrap_or_default(),
+            namespace_paths: state.namespace_paths.clone(),
+            mount_command,
+            resources: state
+                .resources
+                .iter()
+                .map(|(k, r)| (k.clone(), r.id.clone()))
+                .collect(),
+            next_command: format!("kubectl hpccache mount {}", state.deployment),
+        }
+    }
+}

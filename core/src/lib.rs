@@ -1,0 +1,17 @@
+//! hpccache-core: everything that is not argument parsing or drawing.
+//!
+//! - [`spec`]: every value a user can give, validated before any network call.
+//! - [`state`]: the state file shared by `az-hpccache-ext` and `kubectl-hpccache`.
+//! - [`probe`]: the one-line report a verification probe pod prints.
+//!
+//! The core prints nothing; binaries own their output conventions.
+
+pub mod azure;
+pub mod deploy;
+pub mod error;
+pub mod probe;
+pub mod progress;
+pub mod spec;
+pub mod state;
+
+pub use error::{Error, InvalidInput, Result};

@@ -1,0 +1,38 @@
+//! Exit codes and error messages in one place: `error: <message>` on stderr like kubectl,
+//! exit 1 for errors and 2 for bad arguments.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use hpccache_core::Error as CoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("{0}")]
+    Output(String),
+}
+
+impl CliError {
+    fn code(&self) -> u8 {
+        match self {
+            CliError::Core(CoreError::InvalidInput(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub fn report(e: &CliError) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {e}");
+    ExitCode::from(e.code())
+}
+
+pub fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(2),
+    }
+}

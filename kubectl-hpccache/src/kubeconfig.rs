@@ -1,0 +1,133 @@
+//! The one place a Kubernetes client is built from `--kubeconfig`, `--context` and `-n`,
+//! with kubectl's precedence: an explicit file, else `$KUBECONFIG`/`~/.kube/config`, else
+//! the in-cluster service account; the namespace from `-n`, else the context's, else
+//! `default`.
+
+// The cluster commands (mount, verify, status, unmount) are its callers.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+
+use crate::cli::KubeArgs;
+use crate::exit::CliError;
+
+/// A client and the namespace the command works in.
+#[cfg_attr(test, allow(dead_code))]
+pub struct Cluster {
+    pub client: kube::Client,
+    pub namespace: String,
+}
+
+pub async fn config(args: &KubeArgs) -> Result<Config, CliError> {
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        cluster: None,
+        user: None,
+    };
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path)
+                .map_err(|e| CliError::Output(format!("--kubeconfig {}: {e}", path.display())))?;
+            Config::from_custom_kubeconfig(kc, &options).await
+        }
+        None if args.context.is_some() => Config::from_kubeconfig(&options).await,
+        None => {
+            return Config::infer().await.map_err(|e| {
+                CliError::Output(format!(
+                    "no cluster to talk to: {e}. Pass --kubeconfig or set KUBECONFIG"
+                ))
+            });
+        }
+    };
+    config.map_err(|e| match &args.context {
+        Some(ctx) => CliError::Output(format!("--context {ctx}: {e}")),
+        None => CliError::Output(format!("kubeconfig: {e}")),
+    })
+}
+
+pub async fn connect(args: &KubeArgs) -> Result<Cluster, CliError> {
+    let config = config(args).await?;
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let client = kube::Client::try_from(config)
+        .map_err(|e| CliError::Output(format!("cannot build a Kubernetes client: {e}")))?;
+    Ok(Cluster { client, namespace })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KUBECONFIG: &str = r#"apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- name: prod
+  cluster: {server: "https://prod.example:443"}
+- name: staging
+  cluster: {server: "http://127.0.0.1:6443"}
+users:
+- name: u
+  user: {token: not-a-real-token}
+contexts:
+- name: prod
+  context: {cluster: prod, user: u}
+- name: staging
+  context: {cluster: staging, user: u, namespace: team-a}
+"#;
+
+    fn args(dir: &tempfile::TempDir, context: Option<&str>, ns: Option<&str>) -> KubeArgs {
+        let path = dir.path().join("config");
+        std::fs::write(&path, KUBECONFIG).unwrap();
+        KubeArgs {
+            kubeconfig: Some(path),
+            context: context.map(str::to_string),
+            namespace: ns.map(str::to_string),
+        }
+    }
+
+    #[tokio::test]
+    async fn current_context_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(&args(&dir, None, None)).await.unwrap();
+        assert_eq!(c.cluster_url.to_string(), "https://prod.example:443/");
+        assert_eq!(c.default_namespace, "default");
+    }
+
+    #[tokio::test]
+    async fn context_flag_picks_cluster_and_its_namespace() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = connect(&args(&dir, Some("staging"), None)).await.unwrap();
+        assert_eq!(cluster.namespace, "team-a");
+        let c = config(&args(&dir, Some("staging"), None)).await.unwrap();
+        assert_eq!(c.cluster_url.to_string(), "http://127.0.0.1:6443/");
+    }
+
+    #[tokio::test]
+    async fn namespace_flag_wins_over_the_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = connect(&args(&dir, Some("staging"), Some("b")))
+            .await
+            .unwrap();
+        assert_eq!(cluster.namespace, "b");
+    }
+
+    #[tokio::test]
+    async fn unknown_context_names_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = config(&args(&dir, Some("nope"), None)).await.err().unwrap();
+        assert!(err.to_string().starts_with("--context nope:"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn missing_kubeconfig_names_the_file() {
+        let a = KubeArgs {
+            kubeconfig: Some("/nonexistent/kubeconfig".into()),
+            ..KubeArgs::default()
+        };
+        let err = config(&a).await.err().unwrap();
+        assert!(err.to_string().contains("/nonexistent/kubeconfig"), "{err}");
+    }
+}

@@ -1,0 +1,45 @@
+//! The contract between the two halves of one sandbox world.
+//!
+//! The Kubernetes side (kubelet model, `kube/`) asks the Azure side (`arm/`: vnets,
+//! private DNS, caches, storage targets, the emulated NFS export) whether an NFS mount
+//! made from a node of a given cluster works, and runs probe pods against the export.
+//! The Azure side implements [`NfsFabric`] on its world; the Kubernetes side only calls
+//! it, so each half can be built and tested alone (with a test double for the other).
+
+use hpccache_core::probe;
+
+/// Why a mount failed, as the text a real node puts in the pod's `FailedMount` event,
+/// e.g. `mount.nfs: access denied by server while mounting server.myhpccache.local:/wrong`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountFailure {
+    pub message: String,
+}
+
+/// Who the container runs as (after `securityContext`), for permission checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub trait NfsFabric: Send + Sync + 'static {
+    /// Whether `server:path` mounts from a node of the managed cluster `cluster_id` (its
+    /// ARM id, case-insensitive). `server` is a DNS name resolved through the private DNS
+    /// zones linked to the cluster's vnet, or an IPv4 address. `Ok(())` when the name
+    /// resolves to a mount address of a cache that is running and healthy and `path` is
+    /// (under) a namespace path of one of its storage targets.
+    fn mount(&self, cluster_id: &str, server: &str, path: &str) -> Result<(), MountFailure>;
+
+    /// Runs the verification probe against the export: the same checks as [`Self::mount`],
+    /// then a write/read of [`probe::PROBE_FILE`] in `path` as `who`, with root squash and
+    /// ownership/permissions applied. Returns the report the probe pod would print with
+    /// `mount_point` as the mount point.
+    fn probe(
+        &self,
+        cluster_id: &str,
+        server: &str,
+        path: &str,
+        mount_point: &str,
+        who: Identity,
+    ) -> Result<probe::Report, MountFailure>;
+}

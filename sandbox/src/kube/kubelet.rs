@@ -1,0 +1,455 @@
+//! The kubelet model: starts scheduled pods once every volume mounts, which for NFS is
+//! what the fabric says about `server:path` from this cluster; keeps a pod in
+//! `ContainerCreating` with the kubelet's `FailedMount` event otherwise and retries on
+//! every tick, so a pod recovers when the world is fixed. Pods that run to completion
+//! (`restartPolicy` Never/OnFailure) succeed; probe pods print the fabric's probe report.
+
+use std::sync::Arc;
+
+use hpccache_core::probe;
+use serde_json::{Value, json};
+
+use super::resources::{NODES, PERSISTENT_VOLUME_CLAIMS as PVCS, PERSISTENT_VOLUMES as PVS, PODS};
+use super::scheduler::condition;
+use super::store::{EventSpec, Store};
+use super::{meta, time};
+use crate::fabric::{Identity, MountFailure, NfsFabric};
+
+const COMPONENT: &str = "kubelet";
+
+/// An NFS mount a pod needs.
+#[derive(Debug, Clone)]
+struct NfsMount {
+    /// The name the kubelet reports: the PV's name, or the pod's volume name.
+    volume: String,
+    /// The pod volume it backs.
+    pod_volume: String,
+    server: String,
+    path: String,
+    options: Vec<String>,
+}
+
+/// A pod waiting for its volumes, with what to mount (taken under the store lock, checked
+/// against the fabric without it).
+#[derive(Debug)]
+pub struct Pending {
+    ns: String,
+    name: String,
+    uid: String,
+    node: String,
+    mounts: Vec<NfsMount>,
+    completes: bool,
+    probe: Option<ProbeRun>,
+}
+
+#[derive(Debug)]
+struct ProbeRun {
+    server: String,
+    path: String,
+    mount_point: String,
+    who: Identity,
+}
+
+/// The outcome of the mount checks of one pod.
+#[derive(Debug)]
+pub struct Outcome {
+    pending: Pending,
+    failed: Option<(NfsMount, MountFailure)>,
+    log: Option<String>,
+}
+
+/// Under the lock: finishes graceful deletions, gives new pods their status, and lists
+/// the pods waiting for mounts.
+pub fn plan(store: &mut Store) -> Vec<Pending> {
+    let mut out = Vec::new();
+    for pod in store.list_owned(&PODS, None) {
+        let Some(node) = meta::str_at(&pod, "/spec/nodeName").map(String::from) else {
+            continue;
+        };
+        if meta::deleting(&pod) {
+            stop(store, &pod, &node);
+            continue;
+        }
+        let phase = meta::str_at(&pod, "/status/phase").unwrap_or("Pending");
+        if phase != "Pending" {
+            continue;
+        }
+        let pod = if pod.pointer("/status/containerStatuses").is_none() {
+            start_creating(store, pod, &node)
+        } else {
+            pod
+        };
+        match mounts_of(store, &pod) {
+            Ok(mounts) => {
+                let completes =
+                    meta::str_at(&pod, "/spec/restartPolicy").is_some_and(|r| r != "Always");
+                let probe = meta::label(&pod, probe::PROBE_LABEL).map(|_| probe_run(&pod, &mounts));
+                out.push(Pending {
+                    ns: meta::namespace(&pod).unwrap_or("").into(),
+                    name: meta::name(&pod).into(),
+                    uid: meta::uid(&pod).into(),
+                    node,
+                    mounts,
+                    completes,
+                    probe: probe.flatten(),
+                });
+            }
+            // A claim that went away after scheduling: wait like a kubelet does.
+            Err(()) => continue,
+        }
+    }
+    out
+}
+
+/// Without the lock: asks the fabric about every mount (and runs probes).
+pub fn check(pending: Vec<Pending>, fabric: &Arc<dyn NfsFabric>, cluster_id: &str) -> Vec<Outcome> {
+    pending
+        .into_iter()
+        .map(|p| {
+            let failed = p.mounts.iter().find_map(|m| {
+                fabric
+                    .mount(cluster_id, &m.server, &m.path)
+                    .err()
+                    .map(|e| (m.clone(), e))
+            });
+            let mut log = None;
+            let mut failed = failed;
+            if failed.is_none()
+                && let Some(run) = &p.probe
+            {
+                match fabric.probe(
+                    cluster_id,
+                    &run.server,
+                    &run.path,
+                    &run.mount_point,
+                    run.who,
+                ) {
+                    Ok(report) => log = Some(format!("{}\n", report.to_line())),
+                    Err(e) => {
+                        let m = p.mounts.first().cloned();
+                        failed = m.map(|m| (m, e));
+                    }
+                }
+            }
+            Outcome {
+                pending: p,
+                failed,
+                log,
+            }
+        })
+        .collect()
+}
+
+/// Under the lock again: applies the outcomes to pods that are still the same pods.
+pub fn apply(store: &mut Store, outcomes: Vec<Outcome>) {
+    for o in outcomes {
+        let p = &o.pending;
+        let Some(pod) = store.get(&PODS, Some(&p.ns), &p.name).cloned() else {
+            continue;
+        };
+        if meta::uid(&pod) != p.uid
+            || meta::deleting(&pod)
+            || meta::str_at(&pod, "/status/phase") != Some("Pending")
+        {
+            continue;
+        }
+        match &o.failed {
+            Some((m, failure)) => {
+                let message = failed_mount_message(m, &p.uid, &failure.message);
+                store
+                    .mount_failures
+                    .insert(p.uid.clone(), (message.clone(), time::now_secs()));
+                store.record_event(
+                    &pod,
+                    &PODS,
+                    EventSpec::warning("FailedMount", &message, COMPONENT).on(&p.node),
+                );
+            }
+            None => {
+                store.mount_failures.remove(&p.uid);
+                run(store, pod, &p.node, p.completes, o.log.clone());
+            }
+        }
+    }
+}
+
+/// What a node prints when `mount -t nfs` fails.
+fn failed_mount_message(m: &NfsMount, uid: &str, output: &str) -> String {
+    let opts = if m.options.is_empty() {
+        String::new()
+    } else {
+        format!("-o {} ", m.options.join(","))
+    };
+    format!(
+        "MountVolume.SetUp failed for volume \"{v}\" : mount failed: exit status 32\n\
+         Mounting command: mount\n\
+         Mounting arguments: -t nfs {opts}{server}:{path} /var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~nfs/{v}\n\
+         Output: {output}",
+        v = m.volume,
+        server = m.server,
+        path = m.path,
+    )
+}
+
+/// The NFS mounts of a pod; Err when a claim or its volume is not there (any more).
+fn mounts_of(store: &Store, pod: &Value) -> Result<Vec<NfsMount>, ()> {
+    let ns = meta::namespace(pod).unwrap_or("default");
+    let mut out = Vec::new();
+    for v in pod
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let pod_volume = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if let Some(nfs) = v.get("nfs") {
+            out.push(NfsMount {
+                volume: pod_volume.clone(),
+                pod_volume,
+                server: meta::str_at(nfs, "/server").unwrap_or("").into(),
+                path: meta::str_at(nfs, "/path").unwrap_or("").into(),
+                options: Vec::new(),
+            });
+        } else if let Some(claim) = v
+            .pointer("/persistentVolumeClaim/claimName")
+            .and_then(Value::as_str)
+        {
+            let c = store.get(&PVCS, Some(ns), claim).ok_or(())?;
+            if meta::str_at(c, "/status/phase") != Some("Bound") {
+                return Err(());
+            }
+            let pv_name = meta::str_at(c, "/spec/volumeName").unwrap_or("");
+            let pv = store.get(&PVS, None, pv_name).ok_or(())?;
+            if let Some(nfs) = pv.pointer("/spec/nfs") {
+                out.push(NfsMount {
+                    volume: pv_name.to_string(),
+                    pod_volume,
+                    server: meta::str_at(nfs, "/server").unwrap_or("").into(),
+                    path: meta::str_at(nfs, "/path").unwrap_or("").into(),
+                    options: pv
+                        .pointer("/spec/mountOptions")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|o| o.as_str().map(String::from))
+                        .collect(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The probe's parameters: the first container mount of an NFS-backed volume.
+fn probe_run(pod: &Value, mounts: &[NfsMount]) -> Option<ProbeRun> {
+    let container = pod.pointer("/spec/containers/0")?;
+    let id = |ptr: &str| {
+        container
+            .pointer(&format!("/securityContext/{ptr}"))
+            .or_else(|| pod.pointer(&format!("/spec/securityContext/{ptr}")))
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    let who = Identity {
+        uid: id("runAsUser"),
+        gid: id("runAsGroup"),
+    };
+    for vm in container
+        .get("volumeMounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = vm.get("name").and_then(Value::as_str).unwrap_or("");
+        let Some(m) = mounts.iter().find(|m| m.pod_volume == name) else {
+            continue;
+        };
+        let sub = vm
+            .get("subPath")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim_matches('/');
+        let path = if sub.is_empty() {
+            m.path.clone()
+        } else {
+            format!("{}/{sub}", m.path.trim_end_matches('/'))
+        };
+        return Some(ProbeRun {
+            server: m.server.clone(),
+            path,
+            mount_point: vm
+                .get("mountPath")
+                .and_then(Value::as_str)
+                .unwrap_or(probe::MOUNT_POINT)
+                .into(),
+            who,
+        });
+    }
+    None
+}
+
+fn node_ip(store: &Store, node: &str) -> String {
+    store
+        .get(&NODES, None, node)
+        .and_then(|n| n.pointer("/status/addresses/0/address"))
+        .and_then(Value::as_str)
+        .unwrap_or("10.224.0.4")
+        .to_string()
+}
+
+fn pod_ip(store: &Store, node: &str, uid: &str) -> String {
+    let index = store
+        .list(&NODES, None)
+        .iter()
+        .position(|n| meta::name(n) == node)
+        .unwrap_or(0);
+    let host = 2 + uid
+        .bytes()
+        .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 250;
+    format!("10.244.{index}.{host}")
+}
+
+fn container_names(pod: &Value) -> Vec<(String, String)> {
+    pod.pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                c.get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A scheduled pod whose containers are being created.
+fn start_creating(store: &mut Store, mut pod: Value, node: &str) -> Value {
+    let host_ip = node_ip(store, node);
+    let ip = pod_ip(store, node, meta::uid(&pod));
+    let statuses: Vec<Value> = container_names(&pod)
+        .into_iter()
+        .map(|(name, image)| {
+            json!({"name": name, "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {},
+                   "ready": false, "restartCount": 0, "image": image, "imageID": "", "started": false})
+        })
+        .collect();
+    let s = &mut pod["status"];
+    s["hostIP"] = json!(host_ip);
+    s["hostIPs"] = json!([{"ip": host_ip}]);
+    s["podIP"] = json!(ip);
+    s["podIPs"] = json!([{"ip": ip}]);
+    s["startTime"] = json!(time::now());
+    s["containerStatuses"] = Value::Array(statuses);
+    condition(&mut pod, "PodReadyToStartContainers", "False", None);
+    condition(&mut pod, "Initialized", "True", None);
+    condition(&mut pod, "Ready", "False", Some("ContainersNotReady"));
+    condition(
+        &mut pod,
+        "ContainersReady",
+        "False",
+        Some("ContainersNotReady"),
+    );
+    store.commit(&PODS, pod)
+}
+
+fn container_id(uid: &str, name: &str) -> String {
+    let a = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("{uid}/{name}").as_bytes(),
+    );
+    let b = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("{uid}/{name}").as_bytes(),
+    );
+    format!("containerd://{}{}", a.simple(), b.simple())
+}
+
+/// All volumes mounted: the containers start (and, for run-to-completion pods, finish).
+fn run(store: &mut Store, mut pod: Value, node: &str, completes: bool, log: Option<String>) {
+    let uid = meta::uid(&pod).to_string();
+    let now = time::now();
+    let containers = container_names(&pod);
+    let statuses: Vec<Value> = containers
+        .iter()
+        .map(|(name, image)| {
+            let state = if completes {
+                json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now,
+                                      "containerID": container_id(&uid, name)}})
+            } else {
+                json!({"running": {"startedAt": now}})
+            };
+            let repo = image.split(':').next().unwrap_or(image);
+            let full = if repo.contains('/') { repo.to_string() } else { format!("docker.io/library/{repo}") };
+            json!({"name": name, "state": state, "lastState": {}, "ready": !completes, "restartCount": 0,
+                   "image": image, "imageID": format!("{full}@sha256:{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, image.as_bytes()).simple().to_string().repeat(2)),
+                   "containerID": container_id(&uid, name), "started": !completes})
+        })
+        .collect();
+    pod["status"]["containerStatuses"] = Value::Array(statuses);
+    if completes {
+        pod["status"]["phase"] = json!("Succeeded");
+        condition(&mut pod, "PodReadyToStartContainers", "False", None);
+        condition(&mut pod, "Ready", "False", Some("PodCompleted"));
+        condition(&mut pod, "ContainersReady", "False", Some("PodCompleted"));
+        condition(&mut pod, "Initialized", "True", Some("PodCompleted"));
+    } else {
+        pod["status"]["phase"] = json!("Running");
+        condition(&mut pod, "PodReadyToStartContainers", "True", None);
+        condition(&mut pod, "Ready", "True", None);
+        condition(&mut pod, "ContainersReady", "True", None);
+    }
+    if let Some(log) = log {
+        store.state.logs.insert(uid.clone(), log);
+    }
+    let pod = store.commit(&PODS, pod);
+    for (name, image) in containers {
+        let pulled = format!("Container image \"{image}\" already present on machine");
+        store.record_event(
+            &pod,
+            &PODS,
+            EventSpec::normal("Pulled", &pulled, COMPONENT).on(node),
+        );
+        let created = format!("Created container: {name}");
+        store.record_event(
+            &pod,
+            &PODS,
+            EventSpec::normal("Created", &created, COMPONENT).on(node),
+        );
+        let started = format!("Started container {name}");
+        store.record_event(
+            &pod,
+            &PODS,
+            EventSpec::normal("Started", &started, COMPONENT).on(node),
+        );
+    }
+}
+
+/// A pod marked for deletion on this node: stop its containers, then it is gone.
+fn stop(store: &mut Store, pod: &Value, node: &str) {
+    if meta::str_at(pod, "/status/phase") == Some("Running") {
+        for (name, _) in container_names(pod) {
+            let msg = format!("Stopping container {name}");
+            store.record_event(
+                pod,
+                &PODS,
+                EventSpec::normal("Killing", &msg, COMPONENT).on(node),
+            );
+        }
+    }
+    if meta::finalizers(pod).is_empty() {
+        store.remove(&PODS, meta::namespace(pod), meta::name(pod));
+    }
+}

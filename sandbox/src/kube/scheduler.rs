@@ -1,0 +1,178 @@
+//! The scheduler: assigns pending pods to Ready nodes (fewest pods first), and keeps a
+//! pod Pending with `FailedScheduling` while a claim it mounts is missing or unbound.
+
+use serde_json::{Value, json};
+
+use super::binder::pod_claims;
+use super::resources::{NODES, PERSISTENT_VOLUME_CLAIMS as PVCS, PODS};
+use super::store::{EventSpec, Store};
+use super::{meta, time};
+
+const COMPONENT: &str = "default-scheduler";
+
+pub fn reconcile(store: &mut Store) {
+    let pending: Vec<Value> = store
+        .list(&PODS, None)
+        .into_iter()
+        .filter(|p| meta::str_at(p, "/spec/nodeName").is_none() && !meta::deleting(p))
+        .filter(|p| meta::str_at(p, "/status/phase") == Some("Pending"))
+        .cloned()
+        .collect();
+    for pod in pending {
+        match pick_node(store, &pod) {
+            Ok(node) => bind(store, pod, &node),
+            Err(why) => unschedulable(store, pod, &why),
+        }
+    }
+}
+
+fn ready_nodes(store: &Store) -> Vec<Value> {
+    store
+        .list(&NODES, None)
+        .into_iter()
+        .filter(|n| {
+            meta::condition_true(n, "Ready")
+                && n.pointer("/spec/unschedulable") != Some(&json!(true))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The node for a pod, or the scheduler's message why there is none.
+fn pick_node(store: &Store, pod: &Value) -> Result<String, String> {
+    let nodes = ready_nodes(store);
+    let total = store.list(&NODES, None).len();
+    let tail = format!(
+        " preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+    );
+    let ns = meta::namespace(pod).unwrap_or("default");
+    for claim in pod_claims(pod) {
+        match store.get(&PVCS, Some(ns), &claim) {
+            None => {
+                return Err(format!(
+                    "0/{total} nodes are available: persistentvolumeclaim \"{claim}\" not found.{tail}"
+                ));
+            }
+            Some(c) if meta::deleting(c) => {
+                return Err(format!(
+                    "0/{total} nodes are available: persistentvolumeclaim \"{claim}\" is being deleted.{tail}"
+                ));
+            }
+            Some(c) if meta::str_at(c, "/status/phase") != Some("Bound") => {
+                return Err(format!(
+                    "0/{total} nodes are available: pod has unbound immediate PersistentVolumeClaims.{tail}"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let selector = pod
+        .pointer("/spec/nodeSelector")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let fits: Vec<&Value> = nodes
+        .iter()
+        .filter(|n| {
+            selector
+                .iter()
+                .all(|(k, v)| meta::label(n, k) == v.as_str())
+        })
+        .collect();
+    if fits.is_empty() {
+        return Err(format!(
+            "0/{total} nodes are available: {total} node(s) didn't match Pod's node affinity/selector.{tail}"
+        ));
+    }
+    let load = |n: &Value| {
+        store
+            .list(&PODS, None)
+            .into_iter()
+            .filter(|p| meta::str_at(p, "/spec/nodeName") == Some(meta::name(n)))
+            .count()
+    };
+    fits.into_iter()
+        .min_by_key(|n| load(n))
+        .map(|n| meta::name(n).to_string())
+        .ok_or_else(|| format!("0/{total} nodes are available.{tail}"))
+}
+
+fn set_condition(
+    pod: &mut Value,
+    t: &str,
+    status: &str,
+    reason: Option<&str>,
+    message: Option<&str>,
+) {
+    let conds = pod["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let same = conds.iter().any(|c| {
+        c.get("type") == Some(&json!(t))
+            && c.get("status") == Some(&json!(status))
+            && c.get("reason").and_then(Value::as_str) == reason
+            && c.get("message").and_then(Value::as_str) == message
+    });
+    if same {
+        // Unchanged conditions keep their transition time (and the object its version).
+        return;
+    }
+    let mut out: Vec<Value> = conds
+        .into_iter()
+        .filter(|c| c.get("type") != Some(&json!(t)))
+        .collect();
+    let mut c = json!({"type": t, "status": status, "lastProbeTime": null, "lastTransitionTime": time::now()});
+    if let Some(r) = reason {
+        c["reason"] = json!(r);
+    }
+    if let Some(m) = message {
+        c["message"] = json!(m);
+    }
+    out.push(c);
+    pod["status"]["conditions"] = Value::Array(out);
+}
+
+fn bind(store: &mut Store, mut pod: Value, node: &str) {
+    pod["spec"]["nodeName"] = json!(node);
+    set_condition(&mut pod, "PodScheduled", "True", None, None);
+    let pod = store.commit(&PODS, pod);
+    let msg = format!(
+        "Successfully assigned {}/{} to {node}",
+        meta::namespace(&pod).unwrap_or(""),
+        meta::name(&pod)
+    );
+    store.record_event(&pod, &PODS, EventSpec::normal("Scheduled", &msg, COMPONENT));
+}
+
+fn unschedulable(store: &mut Store, mut pod: Value, why: &str) {
+    let current = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("type") == Some(&json!("PodScheduled")))
+        })
+        .and_then(|c| c.get("message"))
+        .and_then(Value::as_str);
+    if current != Some(why) {
+        set_condition(
+            &mut pod,
+            "PodScheduled",
+            "False",
+            Some("Unschedulable"),
+            Some(why),
+        );
+        pod = store.commit(&PODS, pod);
+    }
+    store.record_event(
+        &pod,
+        &PODS,
+        EventSpec::warning("FailedScheduling", why, COMPONENT),
+    );
+}
+
+/// Replaces or adds a pod condition (shared with the kubelet model).
+pub fn condition(pod: &mut Value, t: &str, status: &str, reason: Option<&str>) {
+    set_condition(pod, t, status, reason, None);
+}
