@@ -80,18 +80,33 @@ pub struct GlobalArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct AzureArgs {
     /// The Azure cloud: AzureCloud (default), AzureChinaCloud or AzureUSGovernment.
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Azure Arguments")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Azure Arguments"
+    )]
     pub cloud: Option<String>,
 
     /// A custom Resource Manager endpoint (Azure Stack, a proxy, a sandbox served elsewhere).
     /// The bearer token then comes from HPCCACHE_ACCESS_TOKEN when set.
-    #[arg(long, global = true, value_name = "URL", env = "HPCCACHE_ARM_ENDPOINT",
-          help_heading = "Azure Arguments")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "HPCCACHE_ARM_ENDPOINT",
+        help_heading = "Azure Arguments"
+    )]
     pub arm_endpoint: Option<String>,
 
     /// A custom Microsoft Graph endpoint [default: the cloud's, or the --arm-endpoint].
-    #[arg(long, global = true, value_name = "URL", env = "HPCCACHE_GRAPH_ENDPOINT",
-          help_heading = "Azure Arguments")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "HPCCACHE_GRAPH_ENDPOINT",
+        help_heading = "Azure Arguments"
+    )]
     pub graph_endpoint: Option<String>,
 
     /// Run against the built-in sandbox (an emulated Azure) whose world is saved beside the
@@ -104,9 +119,65 @@ pub struct AzureArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create everything the cache needs, concurrently and resumably, and print where to mount.
+    #[command(after_help = crate::commands::up::EXAMPLES)]
+    Up(Box<crate::commands::UpCommand>),
+
+    /// Delete what `up` created (flushing the cache first); keeps the data unless asked.
+    #[command(after_help = crate::commands::down::EXAMPLES)]
+    Down(crate::commands::DownCommand),
+
+    /// Read every resource of a deployment live: provisioning state, health, drift.
+    #[command(after_help = crate::commands::status::EXAMPLES)]
+    Status(crate::commands::StatusCommand),
+
     /// Read the state files that record what hpccache created.
     #[command(subcommand)]
     State(StateCommand),
+
+    /// Read what the cache needs to know about an AKS cluster.
+    #[command(subcommand)]
+    Aks(crate::commands::aks::AksCommand),
+
+    /// Create the cache subnet in the cluster's virtual network.
+    #[command(subcommand)]
+    Subnet(crate::commands::subnet::SubnetCommand),
+
+    /// Register resource providers.
+    #[command(subcommand)]
+    Provider(crate::commands::provider::ProviderCommand),
+
+    /// Create and manage HPC Caches (as `az hpc-cache`).
+    #[command(subcommand)]
+    Cache(crate::commands::cache::CacheCommand),
+
+    /// Storage accounts and blob containers for the cache's storage target.
+    #[command(subcommand)]
+    Storage(crate::commands::storage::StorageCommand),
+
+    /// Role assignments the cache needs on the storage account.
+    #[command(subcommand)]
+    Role(crate::commands::role::RoleCommand),
+
+    /// Add blob storage targets to a cache.
+    #[command(subcommand)]
+    BlobStorageTarget(crate::commands::storage_target::BlobTargetCommand),
+
+    /// List, show and remove a cache's storage targets.
+    #[command(subcommand)]
+    StorageTarget(crate::commands::storage_target::StorageTargetCommand),
+
+    /// Private DNS: the zone, its vnet link and the round-robin A records.
+    #[command(subcommand)]
+    Dns(crate::commands::dns::DnsCommand),
+
+    /// Cache SKUs the provider offers.
+    #[command(subcommand)]
+    Skus(crate::commands::skus::SkusCommand),
+
+    /// Usage models for storage targets.
+    #[command(subcommand)]
+    UsageModel(crate::commands::skus::UsageModelCommand),
 
     /// Print a shell completion script.
     #[command(after_help = "\

@@ -24,14 +24,13 @@ pub enum CliError {
     #[error("{0}")]
     Runtime(String),
     /// Ctrl-C: az exits 1.
-    #[error("Operation cancelled (Ctrl-C). What finished is saved; run the command again to continue")]
+    #[error(
+        "Operation cancelled (Ctrl-C). What finished is saved; run the command again to continue"
+    )]
     Interrupted,
     /// An error with a hint printed on the next line.
     #[error("{error}")]
-    Hinted {
-        error: Box<CliError>,
-        hint: String,
-    },
+    Hinted { error: Box<CliError>, hint: String },
 }
 
 impl CliError {
@@ -56,7 +55,8 @@ impl CliError {
     fn hint(&self) -> Option<String> {
         match self {
             CliError::Hinted { hint, .. } => Some(hint.clone()),
-            CliError::Core(CoreError::Arm { code, status, .. }) | CliError::NotFound(CoreError::Arm { code, status, .. }) => {
+            CliError::Core(CoreError::Arm { code, status, .. })
+            | CliError::NotFound(CoreError::Arm { code, status, .. }) => {
                 match (code.as_str(), status) {
                     ("AuthorizationFailed", _) | (_, 403) => Some(
                         "Check that your identity has a role that allows this on the scope (az role assignment list --assignee <you>)".into(),
@@ -112,6 +112,19 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
             ExitCode::SUCCESS
+        }
+        // az names the argument and the problem, nothing else: print the value parser's
+        // own message (it already names the flag) instead of clap's wrapper around it.
+        ErrorKind::ValueValidation if std::error::Error::source(&e).is_some() => {
+            let detail = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let mut stderr = std::io::stderr();
+            let _ = writeln!(stderr, "ERROR: {detail}");
+            if detail.starts_with("argument --query") {
+                let _ = writeln!(stderr, "{}", crate::output::QUERY_REFERENCE);
+            }
+            ExitCode::from(2)
         }
         _ => {
             let rendered = e.render().to_string();

@@ -45,7 +45,9 @@ pub struct Renderer {
 
 impl std::fmt::Debug for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Renderer").field("mode", &self.mode).finish()
+        f.debug_struct("Renderer")
+            .field("mode", &self.mode)
+            .finish()
     }
 }
 
@@ -68,10 +70,6 @@ impl Renderer {
                 ..Inner::default()
             })),
         }
-    }
-
-    pub fn mode(&self) -> Mode {
-        self.mode
     }
 
     /// A progress handle whose events this renderer draws.
@@ -110,7 +108,11 @@ impl Renderer {
                         return;
                     }
                     inner.last.insert(step.clone(), key);
-                    let _ = writeln!(std::io::stderr().lock(), "{} {step}: {text}", timestamp(SystemTime::now()));
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "{} {step}: {text}",
+                        timestamp(SystemTime::now())
+                    );
                 }
             }
             Mode::Bars => bars(&mut inner, event),
@@ -124,7 +126,7 @@ fn bars(inner: &mut Inner, event: &Event) {
     };
     let style = ProgressStyle::with_template("{spinner} {prefix:.bold} [{elapsed_precise}] {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    let mut bar_for = |step: &str, inner: &mut Inner| -> ProgressBar {
+    let bar_for = |step: &str, inner: &mut Inner| -> ProgressBar {
         inner
             .bars
             .entry(step.to_owned())
@@ -143,7 +145,10 @@ fn bars(inner: &mut Inner, event: &Event) {
             bar.set_message(detail.clone().unwrap_or_else(|| "started".into()));
         }
         Event::StepProgress {
-            step, state, percent, ..
+            step,
+            state,
+            percent,
+            ..
         } => {
             let bar = bar_for(step, inner);
             bar.set_message(match percent {
@@ -164,9 +169,15 @@ fn bars(inner: &mut Inner, event: &Event) {
             let _ = multi.println(format!("✗ {step}: {error}"));
         }
         Event::Retrying {
-            step, attempt, delay, reason,
+            step,
+            attempt,
+            delay,
+            reason,
         } => {
-            let msg = format!("retrying (attempt {attempt}) in {}: {reason}", clock(*delay));
+            let msg = format!(
+                "retrying (attempt {attempt}) in {}: {reason}",
+                clock(*delay)
+            );
             match step {
                 Some(s) => bar_for(s, inner).set_message(msg),
                 None => {
@@ -209,7 +220,9 @@ fn line(event: &Event) -> Option<(String, String)> {
                 None => format!("{state} {}", clock(*elapsed)),
             },
         ),
-        Event::StepFinished { step, elapsed } => (step.clone(), format!("done {}", clock(*elapsed))),
+        Event::StepFinished { step, elapsed } => {
+            (step.clone(), format!("done {}", clock(*elapsed)))
+        }
         Event::StepFailed { step, error } => (step.clone(), format!("failed: {error}")),
         Event::Retrying {
             step,
@@ -218,7 +231,10 @@ fn line(event: &Event) -> Option<(String, String)> {
             reason,
         } => (
             step.clone().unwrap_or_else(unattributed),
-            format!("retrying (attempt {attempt}) in {}: {reason}", clock(*delay)),
+            format!(
+                "retrying (attempt {attempt}) in {}: {reason}",
+                clock(*delay)
+            ),
         ),
         Event::Throttled { step, delay } => (
             step.clone().unwrap_or_else(unattributed),
@@ -230,7 +246,9 @@ fn line(event: &Event) -> Option<(String, String)> {
 /// The line without its trailing `mm:ss`, to compare two polls' news.
 fn strip_elapsed(text: &str) -> String {
     match text.rsplit_once(' ') {
-        Some((head, tail)) if tail.contains(':') && tail.chars().all(|c| c.is_ascii_digit() || c == ':') => {
+        Some((head, tail))
+            if tail.contains(':') && tail.chars().all(|c| c.is_ascii_digit() || c == ':') =>
+        {
             head.to_owned()
         }
         _ => text.to_owned(),
@@ -249,7 +267,10 @@ pub fn clock(d: Duration) -> String {
 
 /// RFC 3339 UTC to the second (`2026-11-28T03:50:01Z`), without a date crate.
 pub fn timestamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(
@@ -293,7 +314,10 @@ mod tests {
             percent: Some(40.0),
             elapsed: Duration::from_secs(12),
         };
-        assert_eq!(line(&e), Some(("cache".into(), "Creating (40%) 00:12".into())));
+        assert_eq!(
+            line(&e),
+            Some(("cache".into(), "Creating (40%) 00:12".into()))
+        );
         assert_eq!(strip_elapsed("Creating (40%) 00:12"), "Creating (40%)");
     }
 }

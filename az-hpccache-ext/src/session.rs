@@ -28,7 +28,7 @@ use hpccache_core::azure::{ArmClient, ClientOptions, Cloud, PollPolicy};
 use hpccache_core::progress::Progress;
 use hpccache_core::{Error as CoreError, InvalidInput, state};
 use hpccache_sandbox::arm::faults::Faults;
-use hpccache_sandbox::sandbox::{RunningSandbox, Sandbox, SandboxConfig, DEFAULT_TIME_SCALE};
+use hpccache_sandbox::sandbox::{DEFAULT_TIME_SCALE, RunningSandbox, Sandbox, SandboxConfig};
 use hpccache_sandbox::world::World;
 use serde_json::Value;
 
@@ -162,8 +162,10 @@ impl Session {
         let lock = lock_world(&path)?;
         let world = if path.exists() {
             World::load(&path).map_err(|e| {
-                CliError::Runtime(e.to_string())
-                    .with_hint(format!("Move {} away to start from a fresh sandbox world", path.display()))
+                CliError::Runtime(e.to_string()).with_hint(format!(
+                    "Move {} away to start from a fresh sandbox world",
+                    path.display()
+                ))
             })?
         } else {
             World::new_default()
@@ -179,8 +181,9 @@ impl Session {
             None => DEFAULT_TIME_SCALE,
         };
         let faults = match env(ENV_FAULTS) {
-            Some(spec) => Faults::parse(&spec)
-                .map_err(|e| InvalidInput::new(ENV_FAULTS, e.to_string()))?,
+            Some(spec) => {
+                Faults::parse(&spec).map_err(|e| InvalidInput::new(ENV_FAULTS, e.to_string()))?
+            }
             None => Faults::none(),
         };
         // Any non-empty bearer token works; one from the environment lets tests check that
@@ -290,27 +293,22 @@ impl Session {
         self.sandbox.is_some()
     }
 
-    /// The running sandbox, in sandbox mode.
+    /// The running sandbox, in sandbox mode (its request log, its world).
+    #[allow(dead_code)] // for `up`/`status` and benchmarks
     pub fn sandbox(&self) -> Option<&RunningSandbox> {
         self.sandbox.as_ref().map(|s| &s.running)
     }
 
-    /// The world file, in sandbox mode.
-    pub fn world_path(&self) -> Option<&Path> {
-        self.sandbox.as_ref().map(|s| s.path.as_path())
-    }
-
     /// The ARM endpoint to record in the state file when it is not the cloud's default.
     pub fn arm_endpoint(&self) -> Option<String> {
-        self.arm
-            .cloud()
-            .is_custom()
-            .then(|| self.arm.cloud().arm.as_str().trim_end_matches('/').to_owned())
-    }
-
-    /// The renderer, to clear spinners before asking a question on the terminal.
-    pub fn renderer(&self) -> &Renderer {
-        &self.renderer
+        self.arm.cloud().is_custom().then(|| {
+            self.arm
+                .cloud()
+                .arm
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned()
+        })
     }
 
     /// Ends the session: saves the sandbox world (atomically) and releases its lock.
@@ -365,7 +363,11 @@ pub fn world_path(g: &GlobalArgs) -> Result<PathBuf, CliError> {
         .state
         .clone()
         .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| std::env::var_os(state::STATE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+        .or_else(|| {
+            std::env::var_os(state::STATE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
     let dir = match explicit {
         Some(file) => match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -373,7 +375,8 @@ pub fn world_path(g: &GlobalArgs) -> Result<PathBuf, CliError> {
         },
         None => state::deployments_dir()?,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| CliError::Runtime(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::Runtime(format!("cannot create {}: {e}", dir.display())))?;
     Ok(dir.join(WORLD_FILE))
 }
 
@@ -406,7 +409,10 @@ fn lock_world(world: &Path) -> Result<File, CliError> {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(TryLockError::Error(e)) => {
-                return Err(CliError::Runtime(format!("cannot lock {}: {e}", lock_path.display())));
+                return Err(CliError::Runtime(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
             }
         }
     }
@@ -432,7 +438,9 @@ fn profile_default_subscription() -> Option<String> {
 fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// `--subscription` (id, or a name looked up in the list), else `AZURE_SUBSCRIPTION_ID`, else
@@ -455,9 +463,12 @@ async fn resolve_subscription(
             .find(|(_, name)| name.eq_ignore_ascii_case(v))
             .map(|(id, _)| id.clone())
             .ok_or_else(|| {
-                InvalidInput::new("--subscription", format!("no subscription named '{v}' is visible"))
-                    .hint(format!("Visible: {}", describe(&subs)))
-                    .into()
+                InvalidInput::new(
+                    "--subscription",
+                    format!("no subscription named '{v}' is visible"),
+                )
+                .hint(format!("Visible: {}", describe(&subs)))
+                .into()
             });
     }
     if let Some(v) = env_value.or(profile_default) {
@@ -466,13 +477,18 @@ async fn resolve_subscription(
     let subs = list_subscriptions(cloud, tokens, options).await?;
     match subs.as_slice() {
         [(id, _)] => Ok(id.clone()),
-        [] => Err(CliError::Runtime(
-            "no subscription is visible to this identity".into(),
-        )
-        .with_hint("Pass --subscription, set AZURE_SUBSCRIPTION_ID, or run `az account set`")),
+        [] => Err(
+            CliError::Runtime("no subscription is visible to this identity".into()).with_hint(
+                "Pass --subscription, set AZURE_SUBSCRIPTION_ID, or run `az account set`",
+            ),
+        ),
         many => Err(InvalidInput::new(
             "--subscription",
-            format!("is needed: this identity sees {} subscriptions ({})", many.len(), describe(many)),
+            format!(
+                "is needed: this identity sees {} subscriptions ({})",
+                many.len(),
+                describe(many)
+            ),
         )
         .hint("Pass --subscription, set AZURE_SUBSCRIPTION_ID, or run `az account set`")
         .into()),
@@ -499,7 +515,11 @@ async fn list_subscriptions(
         .iter()
         .filter_map(|s| {
             let id = s.get("subscriptionId")?.as_str()?.to_owned();
-            let name = s.get("displayName").and_then(Value::as_str).unwrap_or("").to_owned();
+            let name = s
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             Some((id, name))
         })
         .collect())

@@ -9,6 +9,7 @@
 pub mod azure;
 pub mod deploy;
 pub mod error;
+pub mod kube;
 pub mod probe;
 pub mod progress;
 pub mod spec;

@@ -10,14 +10,25 @@ use hpccache_core::Error as CoreError;
 pub enum CliError {
     #[error(transparent)]
     Core(#[from] CoreError),
+    #[error(transparent)]
+    Kube(#[from] hpccache_core::kube::Error),
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] hpccache_sandbox::sandbox::SandboxError),
     #[error("{0}")]
     Output(String),
+    /// Checks ran and some failed; what failed is already on stdout.
+    #[error("{0}")]
+    Failed(String),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl CliError {
     fn code(&self) -> u8 {
         match self {
             CliError::Core(CoreError::InvalidInput(_)) => 2,
+            // 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
+            CliError::Interrupted | CliError::Kube(hpccache_core::kube::Error::Interrupted) => 130,
             _ => 1,
         }
     }

@@ -3,16 +3,13 @@
 //! the in-cluster service account; the namespace from `-n`, else the context's, else
 //! `default`.
 
-// The cluster commands (mount, verify, status, unmount) are its callers.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
 use crate::cli::KubeArgs;
 use crate::exit::CliError;
 
 /// A client and the namespace the command works in.
-#[cfg_attr(test, allow(dead_code))]
+
 pub struct Cluster {
     pub client: kube::Client,
     pub namespace: String,
@@ -54,6 +51,21 @@ pub async fn connect(args: &KubeArgs) -> Result<Cluster, CliError> {
     let client = kube::Client::try_from(config)
         .map_err(|e| CliError::Output(format!("cannot build a Kubernetes client: {e}")))?;
     Ok(Cluster { client, namespace })
+}
+
+/// A client from a kubeconfig document (the sandbox's), with `-n` or `default`.
+pub async fn connect_yaml(yaml: &str, namespace: Option<&str>) -> Result<Cluster, CliError> {
+    let kc = Kubeconfig::from_yaml(yaml)
+        .map_err(|e| CliError::Output(format!("sandbox kubeconfig: {e}")))?;
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| CliError::Output(format!("sandbox kubeconfig: {e}")))?;
+    let client = kube::Client::try_from(config)
+        .map_err(|e| CliError::Output(format!("cannot build a Kubernetes client: {e}")))?;
+    Ok(Cluster {
+        client,
+        namespace: namespace.unwrap_or("default").to_string(),
+    })
 }
 
 #[cfg(test)]

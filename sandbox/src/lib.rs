@@ -10,5 +10,6 @@
 pub mod arm;
 pub mod fabric;
 pub mod kube;
+pub mod local;
 pub mod sandbox;
 pub mod world;

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use hpccache_core::azure::network::VirtualNetwork;
-use hpccache_core::azure::{aks, ResourceId};
+use hpccache_core::azure::{ResourceId, aks};
 use hpccache_core::spec::names;
 use serde_json::{Value, json};
 
@@ -23,7 +23,12 @@ Examples:
     az-hpccache-ext aks show-network -g myResourceGroup -n myAKSCluster --query vnet.id -o tsv")]
     ShowNetwork {
         /// Name of resource group. You can configure the default group using `az configure --defaults group=<name>`.
-        #[arg(short = 'g', long, env = "AZURE_DEFAULTS_GROUP", hide_env_values = true)]
+        #[arg(
+            short = 'g',
+            long,
+            env = "AZURE_DEFAULTS_GROUP",
+            hide_env_values = true
+        )]
         resource_group: String,
         /// Name of the managed cluster.
         #[arg(short = 'n', long)]

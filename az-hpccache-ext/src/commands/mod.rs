@@ -1,18 +1,50 @@
 //! One module per command group; each turns parsed arguments into core calls and hands
 //! its result to [`print`].
 
+pub mod aks;
+pub mod cache;
+mod confirm;
+pub mod dns;
+pub mod down;
 mod docs;
+pub mod provider;
+pub mod role;
+mod shape;
+pub mod skus;
 mod state;
+pub mod storage;
+pub mod storage_target;
+pub mod status;
+pub mod up;
+pub mod subnet;
 
 use std::io::Write;
 
 use crate::cli::{Cli, Command};
+
+pub use down::DownCommand;
+pub use status::StatusCommand;
+pub use up::UpCommand;
 use crate::exit::CliError;
 use crate::output;
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::State(cmd) => state::run(cli, cmd),
+        Command::Up(cmd) => up::run(cli, cmd),
+        Command::Down(cmd) => down::run(cli, cmd),
+        Command::Status(cmd) => status::run(cli, cmd),
+        Command::Aks(cmd) => aks::run(cli, cmd),
+        Command::Subnet(cmd) => subnet::run(cli, cmd),
+        Command::Provider(cmd) => provider::run(cli, cmd),
+        Command::Cache(cmd) => cache::run(cli, cmd),
+        Command::Storage(cmd) => storage::run(cli, cmd),
+        Command::Role(cmd) => role::run(cli, cmd),
+        Command::BlobStorageTarget(cmd) => storage_target::run_blob(cli, cmd),
+        Command::StorageTarget(cmd) => storage_target::run(cli, cmd),
+        Command::Dns(cmd) => dns::run(cli, cmd),
+        Command::Skus(cmd) => skus::run_skus(cli, cmd),
+        Command::UsageModel(cmd) => skus::run_usage_models(cli, cmd),
         Command::Completion { shell } => docs::completion(*shell),
         Command::Man => docs::man(),
     }

@@ -5,7 +5,7 @@
 
 use hpccache_core::azure::ResourceId;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Flattens `properties` into the top level and adds `resourceGroup` from the id.
 /// Top-level keys win over a property of the same name (az's flattening keeps both
@@ -38,15 +38,6 @@ pub fn flat<T: Serialize>(resource: &T) -> Value {
 /// [`flatten`] over a list.
 pub fn flat_list<T: Serialize>(items: &[T]) -> Value {
     Value::Array(items.iter().map(flat).collect())
-}
-
-/// An object from key/value pairs, keeping their order (az sorts keys on output anyway).
-pub fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
-    let mut m = Map::new();
-    for (k, v) in pairs {
-        m.insert(k.to_owned(), v);
-    }
-    Value::Object(m)
 }
 
 #[cfg(test)]

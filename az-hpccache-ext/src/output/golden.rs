@@ -112,7 +112,8 @@ fn knack_generated_cases_match_byte_for_byte() {
     check("output-cases", 30);
 }
 
-/// Any other directory of cases, e.g. a large randomised batch made with `generate.py`.
+/// Any other directory of cases named by `OUTPUT_CASES_DIR`, e.g. a random batch made
+/// with `tests/output-cases/fuzz.py`.
 #[test]
 fn cases_from_output_cases_dir() {
     if let Some(dir) = std::env::var_os("OUTPUT_CASES_DIR") {

@@ -6,7 +6,8 @@
 
 Inputs are loaded as OrderedDicts, as the golden cases in ../golden were (their tsv rows
 keep the input's key order), and --query runs with Options(OrderedDict) like az.
-Made with knack 0.14.0, PyYAML 6.0.4, tabulate 0.10.0, jmespath 1.1.0.
+Made with knack 0.14.0, PyYAML 6.0.4, tabulate 0.10.0, jmespath 1.1.0. fuzz.py makes
+random batches the same way.
 """
 import collections
 import json

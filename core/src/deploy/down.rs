@@ -1,1 +1,248 @@
-//! Placeholder replaced below.
+//! `down`: flush the cache first (a write-back cache holds data not yet in Blob), then delete the
+//! storage target, the cache, the DNS record set, link and zone, the role assignments and the
+//! subnet, in that order and only those this tool created. The storage account and container
+//! stay unless `delete_data`. Each deletion is saved at once, so an interrupted `down` resumes.
+
+use crate::azure::lro::Until;
+use crate::azure::{ArmClient, ResourceId, authorization, cache, dns, lro, network, storage};
+use crate::progress::{Event, Progress};
+use crate::state::{LockedState, State};
+use crate::{Error, InvalidInput, Result};
+
+use super::context::Waits;
+use super::steps::keys;
+
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    /// Also delete the storage account and container (if this tool created them).
+    pub delete_data: bool,
+    /// Delete a cache that is not healthy enough to flush.
+    pub force: bool,
+    /// The user confirmed (`--yes`): needed to delete a container that may hold data.
+    pub yes: bool,
+    /// Start the cache's deletion and stop (the rest needs it gone).
+    pub no_wait: bool,
+    pub waits: Waits,
+    pub progress: Progress,
+}
+
+#[derive(Debug)]
+pub struct DownReport {
+    /// ARM ids deleted (or found already gone), in order.
+    pub deleted: Vec<String>,
+    /// Resources left in place: not created by this tool, or data kept.
+    pub kept: Vec<String>,
+    /// True when `--no-wait` left the cache deleting; run `down` again to finish.
+    pub pending: bool,
+    pub state: State,
+}
+
+pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> Result<DownReport> {
+    let mut state = store.load()?.ok_or_else(|| Error::StateMissing {
+        path: store.path().to_path_buf(),
+    })?;
+    let mut report = DownReport {
+        deleted: Vec::new(),
+        kept: Vec::new(),
+        pending: false,
+        state: state.clone(),
+    };
+    let owned = |s: &State, key: &str| {
+        s.resources
+            .get(key)
+            .filter(|r| r.created)
+            .map(|r| r.id.clone())
+    };
+    let holds_data = state.steps.contains_key("target");
+    if opts.delete_data && holds_data && !opts.yes && owned(&state, keys::CONTAINER).is_some() {
+        return Err(InvalidInput::new(
+            "--delete-data",
+            "the container holds the data the cache wrote back to Blob storage",
+        )
+        .hint("Pass --yes as well to delete it with everything in it")
+        .into());
+    }
+
+    if let Some(id) = owned(&state, keys::CACHE) {
+        let cache_id = ResourceId::parse(&id)?;
+        if let Some(c) = optional(cache::get_cache(client, &cache_id).await)? {
+            let health = c.properties.health.as_ref().and_then(|h| h.state.clone());
+            let healthy = health
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case("Healthy"));
+            if healthy {
+                step(&opts.progress, "flush", &id);
+                cache::begin_flush(client, &cache_id)
+                    .await?
+                    .wait(client, &opts.waits.cache)
+                    .await?;
+            } else if !opts.force {
+                return Err(Error::Lookup {
+                    what: format!("a cache healthy enough to flush ({})", c.name),
+                    reason: format!(
+                        "its health is {}. Deleting it without a flush loses any data not yet written back to Blob storage; fix the cache (az-hpccache-ext cache show), or pass --force to delete it anyway",
+                        health.as_deref().unwrap_or("unknown")
+                    ),
+                });
+            }
+        }
+    }
+
+    let plan: [(&str, Kind); 8] = [
+        (keys::STORAGE_TARGET, Kind::Target),
+        (keys::CACHE, Kind::Cache),
+        (keys::DNS_RECORDS, Kind::Records),
+        (keys::VNET_LINK, Kind::Link),
+        (keys::DNS_ZONE, Kind::Zone),
+        (keys::ROLE_ACCOUNT_CONTRIBUTOR, Kind::Role),
+        (keys::ROLE_BLOB_DATA_CONTRIBUTOR, Kind::Role),
+        (keys::SUBNET, Kind::Subnet),
+    ];
+    let data: [(&str, Kind); 2] = [
+        (keys::CONTAINER, Kind::Container),
+        (keys::STORAGE_ACCOUNT, Kind::Account),
+    ];
+    let all = plan.iter().chain(data.iter().filter(|_| opts.delete_data));
+    for (key, kind) in all {
+        let Some(r) = state.resources.get(*key).cloned() else {
+            continue;
+        };
+        if !r.created {
+            report.kept.push(r.id.clone());
+            continue;
+        }
+        step(&opts.progress, key, &r.id);
+        if *kind == Kind::Cache && opts.no_wait {
+            let id = ResourceId::parse(&r.id)?;
+            match cache::begin_delete_cache(client, &id).await {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+            report.pending = true;
+            break;
+        }
+        delete(client, *kind, &r.id, &opts.waits).await?;
+        state.resources.remove(*key);
+        state.steps.clear();
+        if *kind == Kind::Cache {
+            state.cache = None;
+            state.operations.remove(keys::CACHE);
+        }
+        if *kind == Kind::Records {
+            state.dns = None;
+        }
+        store.save(&state)?;
+        report.deleted.push(r.id);
+    }
+    for key in [keys::CONTAINER, keys::STORAGE_ACCOUNT] {
+        if !opts.delete_data
+            && let Some(r) = state.resources.get(key)
+        {
+            report.kept.push(r.id.clone());
+        }
+    }
+    report.state = state;
+    Ok(report)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Target,
+    Cache,
+    Records,
+    Link,
+    Zone,
+    Role,
+    Subnet,
+    Container,
+    Account,
+}
+
+fn step(progress: &Progress, what: &str, id: &str) {
+    progress.emit(Event::StepStarted {
+        step: format!("delete {what}"),
+        detail: Some(id.to_owned()),
+    });
+}
+
+/// Deletes one resource and waits until it is gone; one already gone counts as deleted.
+async fn delete(client: &ArmClient, kind: Kind, id: &str, waits: &Waits) -> Result<()> {
+    let rid = ResourceId::parse(id)?;
+    let poller = match kind {
+        Kind::Target => cache::begin_delete_storage_target(client, &rid).await,
+        Kind::Cache => cache::begin_delete_cache(client, &rid).await,
+        Kind::Link => dns::begin_delete_link(client, &rid).await,
+        Kind::Zone => dns::begin_delete_zone(client, &rid).await,
+        Kind::Subnet => network::begin_delete_subnet(client, &rid).await,
+        Kind::Records => {
+            let zone = rid.parent().ok_or_else(|| bad_id(id))?;
+            return dns::delete_a_record_set(client, &zone, rid.name()).await;
+        }
+        Kind::Role => {
+            return authorization::delete_role_assignment(client, id)
+                .await
+                .map(|_| ());
+        }
+        Kind::Container => {
+            let account = rid
+                .parent()
+                .and_then(|b| b.parent())
+                .ok_or_else(|| bad_id(id))?;
+            return ignore_404(storage::delete_container(client, &account, rid.name()).await);
+        }
+        Kind::Account => return ignore_404(storage::delete_account(client, &rid).await),
+    };
+    let policy = if kind == Kind::Cache {
+        &waits.cache
+    } else {
+        &waits.other
+    };
+    match poller {
+        Ok(p) => p.wait(client, policy).await.map(|_| ()),
+        Err(e) if e.is_not_found() => Ok(()),
+        // A resource mid-operation answers 409: wait for it to settle into gone.
+        Err(Error::Arm { status: 409, .. }) => lro::wait_for_resource(
+            client,
+            id,
+            api_version(kind),
+            Until::Deleted,
+            policy,
+            &Progress::none(),
+        )
+        .await
+        .map(|_| ()),
+        Err(e) => Err(e),
+    }
+}
+
+fn api_version(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Target | Kind::Cache => cache::API_VERSION,
+        Kind::Records | Kind::Link | Kind::Zone => dns::API_VERSION,
+        Kind::Role => authorization::API_VERSION,
+        Kind::Subnet => network::API_VERSION,
+        Kind::Container | Kind::Account => storage::API_VERSION,
+    }
+}
+
+fn bad_id(id: &str) -> Error {
+    Error::UnexpectedResponse {
+        url: id.to_owned(),
+        reason: "the state file holds a malformed resource id".to_owned(),
+    }
+}
+
+fn ignore_404(r: Result<()>) -> Result<()> {
+    match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+fn optional<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}

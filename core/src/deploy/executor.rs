@@ -123,6 +123,10 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<Outcome, StepFailure> {
         .collect();
     Ok(Outcome {
         finished: finished.into_iter().collect(),
-        pending: if pending.is_empty() { Vec::new() } else { blocked },
+        pending: if pending.is_empty() {
+            Vec::new()
+        } else {
+            blocked
+        },
     })
 }

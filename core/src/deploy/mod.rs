@@ -26,10 +26,10 @@ pub use spec::{UpArgs, UpSpec};
 pub use steps::keys;
 pub use summary::Summary;
 
+use crate::Error;
 use crate::azure::ArmClient;
 use crate::progress::Progress;
 use crate::state::{LockedState, State};
-use crate::Error;
 
 /// Who runs `up` and how.
 #[derive(Debug, Clone)]
@@ -90,9 +90,16 @@ pub async fn up(
             s
         }
     };
-    if !state.subscription_id.eq_ignore_ascii_case(client.subscription()) {
+    if !state
+        .subscription_id
+        .eq_ignore_ascii_case(client.subscription())
+    {
         return Err(Error::Lookup {
-            what: format!("deployment {} in subscription {}", spec.deployment, client.subscription()),
+            what: format!(
+                "deployment {} in subscription {}",
+                spec.deployment,
+                client.subscription()
+            ),
             reason: format!(
                 "its state file records subscription {}; pass --subscription {} or another -n",
                 state.subscription_id, state.subscription_id

@@ -73,7 +73,12 @@ pub struct PlanItem {
 }
 
 impl PlanItem {
-    pub fn new(step: Step, action: &str, resource: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn new(
+        step: Step,
+        action: &str,
+        resource: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self {
             step: step.name().to_owned(),
             action: action.to_owned(),

@@ -130,7 +130,11 @@ impl UpSpec {
 /// and deployment. Deterministic, so a re-run finds the same account; 3–24 lowercase
 /// alphanumerics as Azure requires; the hash keeps two deployments of the same name in
 /// different subscriptions or groups apart, since account names are global.
-pub fn default_storage_account(subscription: &str, resource_group: &str, deployment: &str) -> String {
+pub fn default_storage_account(
+    subscription: &str,
+    resource_group: &str,
+    deployment: &str,
+) -> String {
     let stem: String = deployment
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -159,11 +163,18 @@ mod tests {
 
     #[test]
     fn defaults_validate() {
-        let s = UpSpec::from_args(&UpArgs::new("myResourceGroup", "myAKSCluster", "MyHpcCache"))
-            .expect("valid");
+        let s = UpSpec::from_args(&UpArgs::new(
+            "myResourceGroup",
+            "myAKSCluster",
+            "MyHpcCache",
+        ))
+        .expect("valid");
         assert_eq!(s.cache_size_gb, 3072);
         assert!(s.root_squash);
-        assert_eq!(s.tags.get(DEPLOYMENT_TAG).map(String::as_str), Some("MyHpcCache"));
+        assert_eq!(
+            s.tags.get(DEPLOYMENT_TAG).map(String::as_str),
+            Some("MyHpcCache")
+        );
         assert_eq!(s.fqdn(), "server.myhpccache.local");
     }
 
@@ -178,9 +189,19 @@ mod tests {
     fn default_account_is_valid_deterministic_and_scoped() {
         let a = default_storage_account("sub", "rg", "My-Hpc_Cache.With.A.Long.Name");
         assert!((3..=24).contains(&a.len()), "{a}");
-        assert!(a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{a}");
-        assert_eq!(a, default_storage_account("sub", "rg", "My-Hpc_Cache.With.A.Long.Name"));
-        assert_ne!(a, default_storage_account("sub2", "rg", "My-Hpc_Cache.With.A.Long.Name"));
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "{a}"
+        );
+        assert_eq!(
+            a,
+            default_storage_account("sub", "rg", "My-Hpc_Cache.With.A.Long.Name")
+        );
+        assert_ne!(
+            a,
+            default_storage_account("sub2", "rg", "My-Hpc_Cache.With.A.Long.Name")
+        );
         assert!(names::storage_account("--storage-account", &a).is_ok());
         assert!(names::storage_account("x", &default_storage_account("s", "g", "-")).is_ok());
     }

@@ -370,11 +370,9 @@ impl SpecIndex {
         } else {
             join(file, rel)
         };
-        let Some((tfile, _)) = self
-            .docs
-            .get_key_value(target.as_str())
-            .map(|(k, v)| (*k, v.clone()))
-        else {
+        // Only the key is needed: cloning the document here, once per $ref, made building
+        // the index take seconds.
+        let Some(tfile) = self.docs.get_key_value(target.as_str()).map(|(k, _)| *k) else {
             return json!({});
         };
         let name = format!("{tfile}#{pointer}")

@@ -16,6 +16,9 @@ use jp::{FunctionContext, FunctionRegistrar, Runtime, Value};
 /// The name `Query` gives the null guard it wraps around every multi-select.
 pub(super) const MULTI_SELECT_OR_NULL: &str = "__az_multi_select_or_null";
 
+/// The name `Query` gives the guard it puts around what a slice is applied to.
+pub(super) const ARRAY_OR_NULL: &str = "__az_array_or_null";
+
 type Body = fn(&StdFunction, &[Value], &dyn FunctionContext) -> ReturnValue;
 
 struct StdFunction {
@@ -84,6 +87,7 @@ pub(super) fn runtime() -> Runtime {
     add("to_number", vec![Required(of(Any))], to_number);
     add("type", vec![Required(of(Any))], type_of);
     add("values", vec![Required(of(Object))], values);
+    add(ARRAY_OR_NULL, vec![Required(of(Any))], array_or_null);
     add(
         MULTI_SELECT_OR_NULL,
         vec![Required(of(Any)), Required(of(ExpRef))],
@@ -429,4 +433,11 @@ fn multi_select_or_null(
     let params = vec![ParamTypes::Of(DataType::Any)];
     let select = context.create_by_function(ast, &params, f, 1)?;
     select.call(&args[0])
+}
+
+fn array_or_null(_: &StdFunction, args: &[Value], _: &dyn FunctionContext) -> ReturnValue {
+    Ok(match &args[0] {
+        Value::Array(_) => args[0].clone(),
+        _ => Value::Null,
+    })
 }

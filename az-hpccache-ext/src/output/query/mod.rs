@@ -73,6 +73,11 @@ impl Query {
         })
     }
 
+    /// For clap's `value_parser`: the error is az's message for a bad `--query`.
+    pub fn parse_arg(s: &str) -> Result<Query, String> {
+        Query::parse(s).map_err(|e| e.to_string())
+    }
+
     #[allow(dead_code, reason = "for the CLI's --debug log")]
     pub fn expression(&self) -> &str {
         &self.expression
@@ -106,13 +111,6 @@ impl PartialEq for Query {
     }
 }
 
-impl Query {
-    /// For clap's `value_parser`: the error is az's message for a bad `--query`.
-    pub fn parse_arg(s: &str) -> Result<Query, String> {
-        Query::parse(s).map_err(|e| e.to_string())
-    }
-}
-
 impl FromStr for Query {
     type Err = QueryParseError;
 
@@ -121,12 +119,31 @@ impl FromStr for Query {
     }
 }
 
-/// Brings the tree to Python jmespath's behaviour. Bad literals and quoted names are
-/// rejected now, as Python does while compiling (this crate would only notice when
-/// evaluating), and multi-selects are wrapped so that on null they give null, as the
-/// specification says (this crate builds `{"a": null}` from null).
+/// Brings the tree to Python jmespath's behaviour, where this crate differs:
+/// - bad literals and quoted names are rejected now, as Python does while compiling
+///   (this crate would only notice when evaluating);
+/// - a multi-select of null is null, as the specification says (this crate builds
+///   `{"a": null}` from null);
+/// - a projection with nothing after it (`[]`, `[*]`, `[:2]`) still drops nulls;
+/// - only arrays can be sliced (this crate also slices strings).
 fn prepare(ast: &mut AST) -> Result<(), String> {
     match &mut ast.node_type {
+        NodeType::Projection(nodes) => {
+            for node in nodes.iter_mut() {
+                prepare(node)?;
+            }
+            if let [kind, lhs, rhs] = nodes.as_mut_slice() {
+                if matches!(rhs.node_type, NodeType::None) {
+                    *rhs = AST::make(NodeType::CurrentNode, rhs.position);
+                }
+                if matches!(kind.node_type, NodeType::Slice(_)) {
+                    if matches!(lhs.node_type, NodeType::None) {
+                        *lhs = AST::make(NodeType::CurrentNode, kind.position);
+                    }
+                    call_around(lhs, functions::ARRAY_OR_NULL);
+                }
+            }
+        }
         NodeType::JsonValue(text) => *text = json_literal(text)?,
         NodeType::QuotedIdentifier(text) => check_quoted(text)?,
         NodeType::MultiSelectHash(map) => {
@@ -149,7 +166,6 @@ fn prepare(ast: &mut AST) -> Result<(), String> {
         | NodeType::ParenExpression(nodes)
         | NodeType::PipeExpression(nodes)
         | NodeType::SubExpression(nodes)
-        | NodeType::Projection(nodes)
         | NodeType::HashWildcardProjection(nodes)
         | NodeType::ArithmeticExpression(nodes)
         | NodeType::ComparatorExpression(nodes)
@@ -158,8 +174,19 @@ fn prepare(ast: &mut AST) -> Result<(), String> {
         | NodeType::IndexExpression(nodes)
         | NodeType::Index(nodes)
         | NodeType::LetExpression(nodes)
-        | NodeType::LetBindings(nodes)
-        | NodeType::LogicalExpression(nodes) => {
+        | NodeType::LetBindings(nodes) => {
+            for node in nodes {
+                prepare(node)?;
+            }
+        }
+        NodeType::LogicalExpression(nodes) => {
+            // The grammar accepts `a ! b`, which the interpreter cannot evaluate (it
+            // panics); JMESPath has no such form.
+            if let [_, op, _] = nodes.as_slice()
+                && matches!(op.node_type, NodeType::Not)
+            {
+                return Err(format!("unexpected '!' at {}", op.position));
+            }
             for node in nodes {
                 prepare(node)?;
             }
@@ -173,15 +200,26 @@ fn prepare(ast: &mut AST) -> Result<(), String> {
 fn null_guard(node: &mut AST) {
     let position = node.position;
     let inner = std::mem::replace(node, AST::make(NodeType::CurrentNode, position));
-    let call = |t| AST::make(t, position);
-    *node = call(NodeType::FunctionExpression(vec![
-        call(NodeType::UnquotedIdentifier(
+    let make = |t| AST::make(t, position);
+    *node = make(NodeType::FunctionExpression(vec![
+        make(NodeType::UnquotedIdentifier(
             functions::MULTI_SELECT_OR_NULL.to_owned(),
         )),
-        call(NodeType::FunctionArguments(vec![
-            call(NodeType::CurrentNode),
-            call(NodeType::Expression(vec![inner])),
+        make(NodeType::FunctionArguments(vec![
+            make(NodeType::CurrentNode),
+            make(NodeType::Expression(vec![inner])),
         ])),
+    ]));
+}
+
+/// Replaces `node` with `function(node)`.
+fn call_around(node: &mut AST, function: &str) {
+    let position = node.position;
+    let inner = std::mem::replace(node, AST::make(NodeType::CurrentNode, position));
+    let make = |t| AST::make(t, position);
+    *node = make(NodeType::FunctionExpression(vec![
+        make(NodeType::UnquotedIdentifier(function.to_owned())),
+        make(NodeType::FunctionArguments(vec![inner])),
     ]));
 }
 
@@ -243,6 +281,8 @@ mod tests {
             "x || ",
             "[?a=`{bad`]",
             "\"unterminated",
+            "a!b",
+            "[]!`1`",
         ] {
             let err = Query::parse(bad).expect_err(bad);
             assert_eq!(err.expression(), bad);
@@ -304,6 +344,20 @@ mod tests {
             json!({"a": null, "b": 1})
         );
         assert_eq!(search("[l[0].a, n]", &data), json!([1, null]));
+    }
+
+    #[test]
+    fn projections_drop_nulls_and_slices_take_arrays_only() {
+        let data = json!({"l": [1, null, 3], "s": "hello", "o": {"a": null, "b": 2}});
+        assert_eq!(search("l[]", &data), json!([1, 3]));
+        assert_eq!(search("l[*]", &data), json!([1, 3]));
+        assert_eq!(search("l[:2]", &data), json!([1]));
+        assert_eq!(search("l[::-1]", &data), json!([3, 1]));
+        assert_eq!(search("l[?@ > `1`]", &data), json!([3]));
+        assert_eq!(search("o.*", &data), json!([2]));
+        assert_eq!(search("s[:2]", &data), Value::Null);
+        assert_eq!(search("l[1:].to_string(@)", &data), json!(["null", "3"]));
+        assert_eq!(search("[l, l][][:1]", &data), json!([]));
     }
 
     #[test]

@@ -5,7 +5,10 @@
 use super::super::context::{Ctx, Mode};
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::{cluster_info, created_before, id_of, keys, optional, record, record_planned, recorded, succeeded};
+use super::{
+    cluster_info, created_before, id_of, keys, optional, record, record_planned, recorded,
+    succeeded,
+};
 use crate::azure::cache::{self, Cache, NewCache};
 use crate::azure::lro::{self, Until};
 use crate::azure::{ResourceId, ids::same_id};
@@ -29,7 +32,12 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             check_same(ctx, &c, &subnet)?;
             match state.as_deref() {
                 s if succeeded(s) => {
-                    ctx.note(PlanItem::new(Step::Cache, "none", &c.id, "exists and Succeeded"));
+                    ctx.note(PlanItem::new(
+                        Step::Cache,
+                        "none",
+                        &c.id,
+                        "exists and Succeeded",
+                    ));
                     record(ctx, keys::CACHE, &c.id, ours)?;
                     c
                 }
@@ -73,7 +81,9 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                     }
                     let saved = ctx.read(|st| st.operations.get(keys::CACHE).cloned());
                     let body = match saved.filter(|op| same_id(&op.resource_id, &c.id)) {
-                        Some(op) => lro::resume(&ctx.client, &op, &ctx.waits.cache, &progress).await?,
+                        Some(op) => {
+                            lro::resume(&ctx.client, &op, &ctx.waits.cache, &progress).await?
+                        }
                         None => {
                             lro::wait_for_resource(
                                 &ctx.client,
@@ -114,12 +124,20 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         }
     };
     let info = CacheInfo {
-        sku: cache.sku.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| ctx.spec.sku.clone()),
-        cache_size_gb: cache.properties.cache_size_gb.unwrap_or(ctx.spec.cache_size_gb),
+        sku: cache
+            .sku
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| ctx.spec.sku.clone()),
+        cache_size_gb: cache
+            .properties
+            .cache_size_gb
+            .unwrap_or(ctx.spec.cache_size_gb),
         mount_addresses: cache.properties.mount_addresses.clone(),
         root_squash: root_squash(&cache).unwrap_or(ctx.spec.root_squash),
     };
-    let changed = ctx.read(|s| s.cache.as_ref() != Some(&info) || s.operations.contains_key(keys::CACHE));
+    let changed =
+        ctx.read(|s| s.cache.as_ref() != Some(&info) || s.operations.contains_key(keys::CACHE));
     if changed {
         ctx.update(|s| {
             s.cache = Some(info);
@@ -154,7 +172,11 @@ async fn create(ctx: &Ctx, id: &ResourceId, location: &str, subnet: &str) -> Res
 
 /// The cache as the operation's result gave it, or a fresh GET when it gave none (or no
 /// mount addresses yet).
-async fn parse_or_get(ctx: &Ctx, id: &ResourceId, body: Option<serde_json::Value>) -> Result<Cache> {
+async fn parse_or_get(
+    ctx: &Ctx,
+    id: &ResourceId,
+    body: Option<serde_json::Value>,
+) -> Result<Cache> {
     if let Some(v) = body
         && let Ok(c) = serde_json::from_value::<Cache>(v)
         && !c.properties.mount_addresses.is_empty()

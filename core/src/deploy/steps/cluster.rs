@@ -30,7 +30,10 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         location: cluster.location.clone(),
         node_resource_group: node_rg.clone(),
         vnet_id: Some(vnet.id.clone()),
-        service_cidr: cluster.service_cidrs().into_iter().find(|c| !c.contains(':')),
+        service_cidr: cluster
+            .service_cidrs()
+            .into_iter()
+            .find(|c| !c.contains(':')),
         pod_cidr: cluster.pod_cidrs().into_iter().find(|c| !c.contains(':')),
     };
     let settings = Settings {
@@ -53,9 +56,8 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             vnet.name, cluster.location, settings.resource_group
         ),
     ));
-    let unchanged = ctx.read(|s| {
-        s.cluster.as_ref() == Some(&info) && s.settings.as_ref() == Some(&settings)
-    });
+    let unchanged =
+        ctx.read(|s| s.cluster.as_ref() == Some(&info) && s.settings.as_ref() == Some(&settings));
     if !unchanged {
         ctx.update(|s| {
             s.cluster = Some(info);

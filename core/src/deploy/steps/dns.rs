@@ -54,13 +54,24 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     };
     let why = match &found {
         Some(l) if l.properties.registration_enabled.unwrap_or(false) == want => {
-            ctx.note(PlanItem::new(Step::Dns, "none", &l.id, "links the cluster's vnet"));
+            ctx.note(PlanItem::new(
+                Step::Dns,
+                "none",
+                &l.id,
+                "links the cluster's vnet",
+            ));
             let created = created_before(ctx, keys::VNET_LINK, &l.id);
             record(ctx, keys::VNET_LINK, &l.id, created)?;
             return Ok(Done::Finished);
         }
-        Some(_) => ("update", format!("registration should be {}", if want { "on" } else { "off" })),
-        None => ("create", format!("the zone is not linked to vnet {}", vnet.name())),
+        Some(_) => (
+            "update",
+            format!("registration should be {}", if want { "on" } else { "off" }),
+        ),
+        None => (
+            "create",
+            format!("the zone is not linked to vnet {}", vnet.name()),
+        ),
     };
     ctx.note(PlanItem::new(Step::Dns, why.0, link.as_str(), why.1));
     if ctx.dry_run() {

@@ -84,7 +84,12 @@ fn recorded(ctx: &Ctx, key: &str) -> Result<String> {
 /// In a dry run, a resource the plan would create does not exist yet: reads under it are
 /// pointless (and would answer 404), so dependents describe themselves without them.
 fn planned(ctx: &Ctx, key: &str) -> bool {
-    ctx.dry_run() && ctx.read(|s| s.resources.get(key).is_some_and(|r| r.id.starts_with("planned:")))
+    ctx.dry_run()
+        && ctx.read(|s| {
+            s.resources
+                .get(key)
+                .is_some_and(|r| r.id.starts_with("planned:"))
+        })
 }
 
 /// In a dry run, records the resource as planned (in memory only: nothing is saved).
@@ -107,10 +112,11 @@ fn optional<T>(r: Result<T>) -> Result<Option<T>> {
 }
 
 fn cluster_info(ctx: &Ctx) -> Result<crate::state::ClusterInfo> {
-    ctx.read(|s| s.cluster.clone()).ok_or_else(|| Error::Lookup {
-        what: "the cluster of this deployment".to_owned(),
-        reason: "the state file does not record it; run `up` again".to_owned(),
-    })
+    ctx.read(|s| s.cluster.clone())
+        .ok_or_else(|| Error::Lookup {
+            what: "the cluster of this deployment".to_owned(),
+            reason: "the state file does not record it; run `up` again".to_owned(),
+        })
 }
 
 fn succeeded(state: Option<&str>) -> bool {

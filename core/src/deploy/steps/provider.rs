@@ -12,7 +12,12 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let current = providers::get_provider(&ctx.client, NAMESPACE).await?;
     let what = format!("resource provider {NAMESPACE}");
     if current.is_registered() {
-        ctx.note(PlanItem::new(Step::Provider, "none", what, "already Registered"));
+        ctx.note(PlanItem::new(
+            Step::Provider,
+            "none",
+            what,
+            "already Registered",
+        ));
         return Ok(Done::Finished);
     }
     let state = current

@@ -28,18 +28,31 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             Step::Records,
             "create",
             id.as_str(),
-            format!("A record {} with every mount address of the new cache", info.fqdn),
+            format!(
+                "A record {} with every mount address of the new cache",
+                info.fqdn
+            ),
         ));
         record_planned(ctx, keys::DNS_RECORDS, id.as_str())?;
         return Ok(Done::Finished);
     }
-    let addresses = ctx.read(|s| s.cache.as_ref().map(|c| c.mount_addresses.clone()).unwrap_or_default());
+    let addresses = ctx.read(|s| {
+        s.cache
+            .as_ref()
+            .map(|c| c.mount_addresses.clone())
+            .unwrap_or_default()
+    });
     let want: BTreeSet<&str> = addresses.iter().map(String::as_str).collect();
     let found = dns::get_a_record_set(&ctx.client, &zone, &name).await?;
     let ours = created_before(ctx, keys::DNS_RECORDS, id.as_str());
     match &found {
         Some(r) if r.addresses().into_iter().collect::<BTreeSet<_>>() == want => {
-            ctx.note(PlanItem::new(Step::Records, "none", &r.id, format!("holds all {} mount addresses", want.len())));
+            ctx.note(PlanItem::new(
+                Step::Records,
+                "none",
+                &r.id,
+                format!("holds all {} mount addresses", want.len()),
+            ));
             record(ctx, keys::DNS_RECORDS, &r.id, ours)?;
         }
         _ => {

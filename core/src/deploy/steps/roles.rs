@@ -40,7 +40,11 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let existing = authorization::list_role_assignments(&ctx.client, &account).await?;
     for (key, role) in ROLES {
         let definition = authorization::find_role_definition(&ctx.client, &account, role).await?;
-        let guid = definition.rsplit('/').next().unwrap_or(&definition).to_ascii_lowercase();
+        let guid = definition
+            .rsplit('/')
+            .next()
+            .unwrap_or(&definition)
+            .to_ascii_lowercase();
         let found = existing.iter().find(|a| {
             a.properties.principal_id.eq_ignore_ascii_case(&sp.id)
                 && a.properties
@@ -53,7 +57,12 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                     .is_none_or(|s| s.eq_ignore_ascii_case(&account))
         });
         if let Some(a) = found {
-            ctx.note(PlanItem::new(Step::Roles, "none", &a.id, format!("'{role}' is assigned")));
+            ctx.note(PlanItem::new(
+                Step::Roles,
+                "none",
+                &a.id,
+                format!("'{role}' is assigned"),
+            ));
             let created = created_before(ctx, key, &a.id);
             record(ctx, key, &a.id, created)?;
             continue;

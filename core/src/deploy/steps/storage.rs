@@ -12,10 +12,12 @@ use crate::azure::storage;
 use crate::{Error, InvalidInput, Result};
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
-    let settings = ctx.read(|s| s.settings.clone()).ok_or_else(|| Error::Lookup {
-        what: "the settings of this deployment".to_owned(),
-        reason: "the state file does not record them; run `up` again".to_owned(),
-    })?;
+    let settings = ctx
+        .read(|s| s.settings.clone())
+        .ok_or_else(|| Error::Lookup {
+            what: "the settings of this deployment".to_owned(),
+            reason: "the state file does not record them; run `up` again".to_owned(),
+        })?;
     let sub = ctx.client.subscription().to_owned();
     let name = &settings.storage_account;
     let account = storage::account_id(&sub, &settings.resource_group, name);
@@ -55,14 +57,19 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                             .unwrap_or_else(|| "it is taken by another account".to_owned())
                     ),
                 )
-                .hint("Account names are global across Azure; pass a free one with --storage-account")
+                .hint(
+                    "Account names are global across Azure; pass a free one with --storage-account",
+                )
                 .into());
             }
             ctx.note(PlanItem::new(
                 Step::Storage,
                 "create",
                 account.as_str(),
-                format!("no account {name} in {}; the name is free", settings.resource_group),
+                format!(
+                    "no account {name} in {}; the name is free",
+                    settings.resource_group
+                ),
             ));
             let location = ctx.read(|s| s.cluster.as_ref().map(|c| c.location.clone()));
             if ctx.dry_run() {

@@ -30,7 +30,9 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     {
         let prefixes = existing.prefixes();
         if let SubnetPrefix::Cidr(want) = ctx.spec.subnet_prefix
-            && !prefixes.iter().any(|p| p.parse::<Ipv4Net>().ok() == Some(want))
+            && !prefixes
+                .iter()
+                .any(|p| p.parse::<Ipv4Net>().ok() == Some(want))
         {
             return Err(InvalidInput::new(
                 cidr::PREFIX_FLAG,

@@ -4,11 +4,13 @@
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::{created_before, id_of, keys, optional, planned, record, record_planned, recorded, succeeded};
+use super::{
+    created_before, id_of, keys, optional, planned, record, record_planned, recorded, succeeded,
+};
+use crate::azure::ResourceId;
 use crate::azure::cache::{self, StorageTarget};
 use crate::azure::ids::same_id;
 use crate::azure::lro::{self, Until};
-use crate::azure::ResourceId;
 use crate::progress::Event;
 use crate::{Error, Result};
 
@@ -27,21 +29,45 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     };
     let ours = created_before(ctx, keys::STORAGE_TARGET, id.as_str());
     let action = match &found {
-        Some(t) if matches(t, &container, &path) && succeeded(t.properties.provisioning_state.as_deref()) => {
-            ctx.note(PlanItem::new(Step::Target, "none", &t.id, format!("exists with junction {path}")));
+        Some(t)
+            if matches(t, &container, &path)
+                && succeeded(t.properties.provisioning_state.as_deref()) =>
+        {
+            ctx.note(PlanItem::new(
+                Step::Target,
+                "none",
+                &t.id,
+                format!("exists with junction {path}"),
+            ));
             None
         }
-        Some(t) if !lro::is_terminal(t.properties.provisioning_state.as_deref().unwrap_or("Succeeded")) => {
+        Some(t)
+            if !lro::is_terminal(
+                t.properties
+                    .provisioning_state
+                    .as_deref()
+                    .unwrap_or("Succeeded"),
+            ) =>
+        {
             Some(("wait", "an operation on it is under way".to_owned()))
         }
         Some(t) => Some((
             "update",
             format!(
                 "exists ({}) but not as asked: container {container}, junction {path}",
-                t.properties.provisioning_state.as_deref().unwrap_or("Succeeded")
+                t.properties
+                    .provisioning_state
+                    .as_deref()
+                    .unwrap_or("Succeeded")
             ),
         )),
-        None => Some(("create", format!("no storage target {}; junction {path} → container", ctx.spec.storage_target))),
+        None => Some((
+            "create",
+            format!(
+                "no storage target {}; junction {path} → container",
+                ctx.spec.storage_target
+            ),
+        )),
     };
     if let Some((verb, why)) = action {
         ctx.note(PlanItem::new(Step::Target, verb, id.as_str(), why));
@@ -49,7 +75,12 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             record_planned(ctx, keys::STORAGE_TARGET, id.as_str())?;
             return Ok(Done::Finished);
         }
-        record(ctx, keys::STORAGE_TARGET, id.as_str(), ours || found.is_none())?;
+        record(
+            ctx,
+            keys::STORAGE_TARGET,
+            id.as_str(),
+            ours || found.is_none(),
+        )?;
         if verb == "wait" {
             lro::wait_for_resource(
                 &ctx.client,

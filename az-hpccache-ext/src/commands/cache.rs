@@ -1,0 +1,480 @@
+//! `cache create|show|list|delete|flush|start|stop|upgrade-firmware|wait`, as `az hpc-cache`.
+
+use std::collections::BTreeMap;
+
+use clap::{ArgGroup, Args, Subcommand};
+use hpccache_core::azure::cache::{self, Cache, NewCache};
+use hpccache_core::azure::ids::same_id;
+use hpccache_core::azure::lro::{self, Poller, Until};
+use hpccache_core::azure::{ArmClient, ResourceId};
+use hpccache_core::spec::{location, names, sku, tags};
+use serde_json::Value;
+
+use super::confirm::confirm;
+use super::{print, shape};
+use crate::cli::Cli;
+use crate::exit::CliError;
+use crate::session::{Session, Wait};
+
+/// `-g` and `-n` naming one cache.
+#[derive(Debug, Args)]
+pub struct CacheName {
+    /// Name of resource group. You can configure the default group using `az configure --defaults group=<name>`.
+    #[arg(
+        short = 'g',
+        long,
+        env = "AZURE_DEFAULTS_GROUP",
+        hide_env_values = true
+    )]
+    pub resource_group: String,
+    /// Name of the cache.
+    #[arg(short = 'n', long = "name", visible_alias = "cache-name")]
+    pub name: String,
+}
+
+impl CacheName {
+    fn validate(&self, session_sub: &str) -> Result<ResourceId, CliError> {
+        let rg = names::resource_group("--resource-group", &self.resource_group)?;
+        let name = names::cache("--name", &self.name)?;
+        Ok(cache::cache_id(session_sub, &rg, &name))
+    }
+
+    /// Validation before the session exists (no request may go out for bad input).
+    fn check(&self) -> Result<(), CliError> {
+        self.validate("00000000-0000-0000-0000-000000000000")
+            .map(|_| ())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Create an HPC Cache (idempotent: an equal cache is returned unchanged).
+    #[command(after_help = "\
+Examples:
+  Create the guide's cache and wait for it (about 20 minutes in Azure):
+    az-hpccache-ext cache create -g myResourceGroup -n MyHpcCache -l eastus \\
+      --sku-name Standard_2G --cache-size-gb 3072 --subnet $SUBNET_ID
+
+  Start the creation and follow it later:
+    az-hpccache-ext cache create ... --no-wait
+    az-hpccache-ext cache wait -g myResourceGroup -n MyHpcCache --created")]
+    Create {
+        #[command(flatten)]
+        cache: CacheName,
+        /// Resource id of the cache subnet (see `subnet create`).
+        #[arg(long)]
+        subnet: String,
+        /// SKU of the cache: Standard_2G, Standard_4G, Standard_8G, Standard_L4_5G, Standard_L9G, Standard_L16G.
+        #[arg(long, default_value = "Standard_2G")]
+        sku_name: String,
+        /// Cache size in GB, one of the sizes the SKU offers.
+        #[arg(long, default_value = "3072")]
+        cache_size_gb: String,
+        /// Location [default: the resource group's].
+        #[arg(
+            short = 'l',
+            long,
+            env = "AZURE_DEFAULTS_LOCATION",
+            hide_env_values = true
+        )]
+        location: Option<String>,
+        /// Map the root user of NFS clients to an anonymous user (the default).
+        #[arg(long, overrides_with = "no_root_squash")]
+        root_squash: bool,
+        /// Let NFS clients act as root on the cache.
+        #[arg(long, overrides_with = "root_squash")]
+        no_root_squash: bool,
+        /// Space-separated tags: key[=value] [key[=value] ...].
+        #[arg(long, num_args = 0..)]
+        tags: Vec<String>,
+        /// Do not wait for the long-running operation to finish.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show a cache.
+    #[command(after_help = "\
+Examples:
+  The mount addresses, one per line:
+    az-hpccache-ext cache show -g myResourceGroup -n MyHpcCache --query mountAddresses -o tsv")]
+    Show {
+        #[command(flatten)]
+        cache: CacheName,
+    },
+    /// List caches in a resource group, or in the subscription.
+    #[command(after_help = "\
+Examples:
+  List caches as a table:
+    az-hpccache-ext cache list -o table")]
+    List {
+        /// Name of resource group.
+        #[arg(short = 'g', long)]
+        resource_group: Option<String>,
+    },
+    /// Delete a cache. Flush it first if it holds data not yet written to storage.
+    #[command(after_help = "\
+Examples:
+  Delete without a prompt:
+    az-hpccache-ext cache delete -g myResourceGroup -n MyHpcCache --yes")]
+    Delete {
+        #[command(flatten)]
+        cache: CacheName,
+        /// Do not prompt for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Do not wait for the long-running operation to finish.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Write all data the cache holds back to its storage targets.
+    #[command(after_help = "\
+Examples:
+  Flush before deleting:
+    az-hpccache-ext cache flush -g myResourceGroup -n MyHpcCache")]
+    Flush(CacheAction),
+    /// Start a stopped cache.
+    #[command(after_help = "\
+Examples:
+    az-hpccache-ext cache start -g myResourceGroup -n MyHpcCache")]
+    Start(CacheAction),
+    /// Stop a cache (it keeps its data; billing continues for storage).
+    #[command(after_help = "\
+Examples:
+    az-hpccache-ext cache stop -g myResourceGroup -n MyHpcCache")]
+    Stop(CacheAction),
+    /// Upgrade the cache's firmware when an upgrade is available.
+    #[command(after_help = "\
+Examples:
+    az-hpccache-ext cache upgrade-firmware -g myResourceGroup -n MyHpcCache")]
+    UpgradeFirmware(CacheAction),
+    /// Wait for a cache to reach a state.
+    #[command(group(ArgGroup::new("condition").required(true).args(["created", "updated", "deleted", "exists"])),
+        after_help = "\
+Examples:
+  Wait for a cache created with --no-wait:
+    az-hpccache-ext cache wait -g myResourceGroup -n MyHpcCache --created")]
+    Wait {
+        #[command(flatten)]
+        cache: CacheName,
+        /// Wait until created with provisioningState at 'Succeeded'.
+        #[arg(long)]
+        created: bool,
+        /// Wait until updated with provisioningState at 'Succeeded'.
+        #[arg(long)]
+        updated: bool,
+        /// Wait until deleted.
+        #[arg(long)]
+        deleted: bool,
+        /// Wait until the resource exists.
+        #[arg(long)]
+        exists: bool,
+        /// Maximum wait in seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+        /// Polling interval in seconds (Azure's Retry-After is honoured instead; accepted for az compatibility).
+        #[arg(long, default_value_t = 30, hide = true)]
+        interval: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CacheAction {
+    #[command(flatten)]
+    pub cache: CacheName,
+    /// Do not wait for the long-running operation to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
+    match cmd {
+        CacheCommand::Create {
+            cache,
+            subnet,
+            sku_name,
+            cache_size_gb,
+            location,
+            no_root_squash,
+            tags,
+            no_wait,
+            ..
+        } => {
+            cache.check()?;
+            let sku = sku::sku("--sku-name", sku_name)?;
+            let size = sku::cache_size_gb("--cache-size-gb", sku, cache_size_gb)?;
+            let subnet_id = ResourceId::parse(subnet)
+                .ok()
+                .filter(|id| id.is_type("Microsoft.Network/virtualNetworks/subnets"))
+                .ok_or_else(|| {
+                    hpccache_core::InvalidInput::new(
+                        "--subnet",
+                        format!("'{subnet}' is not a subnet resource id"),
+                    )
+                    .hint(
+                        "Pass the id printed by `az-hpccache-ext subnet create --query id -o tsv`",
+                    )
+                })?;
+            let location = location
+                .as_deref()
+                .map(|l| location::location("--location", l))
+                .transpose()?;
+            let tags = string_tags(tags::parse("--tags", tags)?);
+            let root_squash = !*no_root_squash;
+            let session = Session::open(cli)?;
+            let id = cache.validate(&session.subscription_id)?;
+            let result = session.run(async {
+                let location = match location {
+                    Some(l) => l,
+                    None => group_location(&session.arm, &cache.resource_group).await?,
+                };
+                let new = NewCache {
+                    location,
+                    sku: sku.to_string(),
+                    cache_size_gb: u64::from(size),
+                    subnet_id: subnet_id.to_string(),
+                    root_squash,
+                    tags,
+                };
+                create(&session, &id, &new, *no_wait).await
+            });
+            session.close()?;
+            print(cli, &result?)
+        }
+        CacheCommand::Show { cache } => {
+            cache.check()?;
+            let session = Session::open(cli)?;
+            let id = cache.validate(&session.subscription_id)?;
+            let result = session.run(async {
+                cache::get_cache(&session.arm, &id)
+                    .await
+                    .map_err(CliError::not_found_is_3)
+            });
+            session.close()?;
+            print(cli, &shape::flat(&result?))
+        }
+        CacheCommand::List { resource_group } => {
+            let rg = resource_group
+                .as_deref()
+                .map(|g| names::resource_group("--resource-group", g))
+                .transpose()?;
+            let session = Session::open(cli)?;
+            let result = session.run_core(cache::list_caches(&session.arm, rg.as_deref()));
+            session.close()?;
+            print(cli, &shape::flat_list(&result?))
+        }
+        CacheCommand::Delete {
+            cache,
+            yes,
+            no_wait,
+        } => {
+            cache.check()?;
+            confirm("Are you sure you want to perform this operation?", *yes)?;
+            let session = Session::open(cli)?;
+            let id = cache.validate(&session.subscription_id)?;
+            let result = session.run(async {
+                match cache::begin_delete_cache(&session.arm, &id).await {
+                    // Already gone: deleting is idempotent.
+                    Err(e) if e.is_not_found() => Ok(()),
+                    Err(e) => Err(e.into()),
+                    Ok(p) => finish(&session, p, *no_wait).await.map(|_| ()),
+                }
+            });
+            session.close()?;
+            result
+        }
+        CacheCommand::Flush(a) => action(cli, a, Action::Flush),
+        CacheCommand::Start(a) => action(cli, a, Action::Start),
+        CacheCommand::Stop(a) => action(cli, a, Action::Stop),
+        CacheCommand::UpgradeFirmware(a) => action(cli, a, Action::Upgrade),
+        CacheCommand::Wait {
+            cache,
+            created,
+            updated,
+            deleted,
+            timeout,
+            ..
+        } => {
+            cache.check()?;
+            let until = if *deleted {
+                Until::Deleted
+            } else if *created || *updated {
+                Until::Succeeded
+            } else {
+                Until::Exists
+            };
+            let session = Session::open(cli)?;
+            let id = cache.validate(&session.subscription_id)?;
+            let policy = session.poll_policy_with_timeout(Wait::Cache, Some(*timeout));
+            let progress = session.progress.for_step(format!("cache {}", id.name()));
+            let result = session.run_core(lro::wait_for_resource(
+                &session.arm,
+                id.as_str(),
+                cache::API_VERSION,
+                until,
+                &policy,
+                &progress,
+            ));
+            session.close()?;
+            // az's wait prints nothing.
+            result.map(|_| ())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Flush,
+    Start,
+    Stop,
+    Upgrade,
+}
+
+fn action(cli: &Cli, a: &CacheAction, what: Action) -> Result<(), CliError> {
+    a.cache.check()?;
+    let session = Session::open(cli)?;
+    let id = a.cache.validate(&session.subscription_id)?;
+    let result = session.run(async {
+        let client = &session.arm;
+        let poller = match what {
+            Action::Flush => cache::begin_flush(client, &id).await,
+            Action::Start => cache::begin_start(client, &id).await,
+            Action::Stop => cache::begin_stop(client, &id).await,
+            Action::Upgrade => cache::begin_upgrade_firmware(client, &id).await,
+        }
+        .map_err(CliError::not_found_is_3)?;
+        finish(&session, poller, a.no_wait).await.map(|_| ())
+    });
+    session.close()?;
+    result
+}
+
+/// Waits for a started cache operation unless `--no-wait`.
+async fn finish(
+    session: &Session,
+    poller: Poller,
+    no_wait: bool,
+) -> Result<Option<Value>, CliError> {
+    if no_wait {
+        return Ok(poller.initial().value().ok().filter(|v| !v.is_null()));
+    }
+    Ok(poller
+        .wait(&session.arm, &session.poll_policy(Wait::Cache))
+        .await?)
+}
+
+/// GET first; PUT only when the cache is absent or its tags or root squash differ.
+async fn create(
+    session: &Session,
+    id: &ResourceId,
+    new: &NewCache,
+    no_wait: bool,
+) -> Result<Value, CliError> {
+    let client = &session.arm;
+    let existing = match cache::get_cache(client, id).await {
+        Ok(c) => Some(c),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(c) = existing {
+        check_immutable(&c, new)?;
+        let state = c.properties.provisioning_state.clone().unwrap_or_default();
+        if c.tags == new.tags && root_squash_of(&c) == Some(new.root_squash) {
+            if lro::is_terminal(&state) || no_wait {
+                return Ok(shape::flat(&c));
+            }
+            // An earlier --no-wait (or an interrupted run) left it mid-creation: follow it.
+            let policy = session.poll_policy(Wait::Cache);
+            let progress = session.progress.for_step(format!("cache {}", id.name()));
+            let v = lro::wait_for_resource(
+                client,
+                id.as_str(),
+                cache::API_VERSION,
+                Until::Succeeded,
+                &policy,
+                &progress,
+            )
+            .await?;
+            return Ok(v.map(shape::flatten).unwrap_or(Value::Null));
+        }
+    }
+    let poller = cache::begin_create_cache(client, id, new).await?;
+    match finish(session, poller, no_wait).await? {
+        Some(v) if !no_wait => Ok(shape::flatten(v)),
+        Some(v) => Ok(shape::flatten(v)),
+        None => Ok(shape::flat(&cache::get_cache(client, id).await?)),
+    }
+}
+
+/// A cache's SKU, size, subnet and location cannot change after creation.
+fn check_immutable(c: &Cache, new: &NewCache) -> Result<(), CliError> {
+    let mut diffs = Vec::new();
+    if let Some(s) = &c.sku
+        && !s.name.eq_ignore_ascii_case(&new.sku)
+    {
+        diffs.push(format!("SKU {} (asked {})", s.name, new.sku));
+    }
+    if let Some(gb) = c.properties.cache_size_gb
+        && gb != new.cache_size_gb
+    {
+        diffs.push(format!("size {gb} GB (asked {})", new.cache_size_gb));
+    }
+    if let Some(s) = &c.properties.subnet
+        && !same_id(s, &new.subnet_id)
+    {
+        diffs.push(format!("subnet {s} (asked {})", new.subnet_id));
+    }
+    if !location::normalise(&c.location).eq_ignore_ascii_case(&location::normalise(&new.location)) {
+        diffs.push(format!("location {} (asked {})", c.location, new.location));
+    }
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Runtime(format!(
+        "cache {} already exists with {}; these cannot change after creation",
+        c.name,
+        diffs.join(", ")
+    ))
+    .with_hint("Pass the existing values, choose another --name, or delete the cache first"))
+}
+
+fn root_squash_of(c: &Cache) -> Option<bool> {
+    c.properties
+        .extra
+        .get("securitySettings")?
+        .get("accessPolicies")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some("default"))?
+        .get("accessRules")?
+        .as_array()?
+        .first()?
+        .get("rootSquash")?
+        .as_bool()
+}
+
+/// Tags as the typed bodies take them (values are strings; a bare key has "").
+pub fn string_tags(map: serde_json::Map<String, Value>) -> BTreeMap<String, String> {
+    map.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+/// The resource group's location: the default for new resources, as az does.
+pub async fn group_location(client: &ArmClient, rg: &str) -> Result<String, CliError> {
+    let id = ResourceId::resource_group(client.subscription(), rg);
+    let v: Value = client.get_json(id.as_str(), "2021-04-01").await?;
+    v.get("location")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            CliError::Runtime(format!(
+                "resource group {rg} reports no location; pass --location"
+            ))
+        })
+}

@@ -1,0 +1,223 @@
+//! `dns create` (private zone, vnet link, one A record set with every mount address) and
+//! `dns show`.
+
+use std::collections::BTreeMap;
+
+use clap::Subcommand;
+use hpccache_core::InvalidInput;
+use hpccache_core::azure::dns::{self, PrivateZone, RecordSet};
+use hpccache_core::azure::ids::same_id;
+use hpccache_core::azure::{ResourceId, cache};
+use hpccache_core::spec::names;
+use serde_json::{Value, json};
+
+use super::{print, shape};
+use crate::cli::Cli;
+use crate::exit::CliError;
+use crate::session::{Session, Wait};
+
+const TTL: u64 = 300;
+
+#[derive(Debug, Subcommand)]
+pub enum DnsCommand {
+    /// Create the private DNS zone, link it to the vnet (registration off unless asked) and
+    /// write ONE A record set holding every mount address of the cache (idempotent).
+    #[command(after_help = "\
+Examples:
+  The guide's round-robin name server.myhpccache.local:
+    az-hpccache-ext dns create -g myResourceGroup --zone-name myhpccache.local \\
+      --vnet $VNET_ID --record-name server --cache-name MyHpcCache")]
+    Create {
+        /// Resource group of the zone and of the cache.
+        #[arg(
+            short = 'g',
+            long,
+            env = "AZURE_DEFAULTS_GROUP",
+            hide_env_values = true
+        )]
+        resource_group: String,
+        /// The private DNS zone.
+        #[arg(long, default_value = "myhpccache.local")]
+        zone_name: String,
+        /// Resource id of the virtual network to link (the cluster's; see `aks show-network`).
+        #[arg(long)]
+        vnet: String,
+        /// Name of the A record set.
+        #[arg(long, default_value = "server")]
+        record_name: String,
+        /// The cache whose mount addresses the record set holds.
+        #[arg(long)]
+        cache_name: String,
+        /// Name of the vnet link [default: <vnet name>-link].
+        #[arg(long)]
+        link_name: Option<String>,
+        /// Let the vnet's VMs register their own names in the zone (a vnet allows one such link).
+        #[arg(long)]
+        dns_registration: bool,
+    },
+    /// Show a private DNS zone, or one of its A record sets.
+    #[command(after_help = "\
+Examples:
+    az-hpccache-ext dns show -g myResourceGroup --zone-name myhpccache.local --record-name server")]
+    Show {
+        #[arg(
+            short = 'g',
+            long,
+            env = "AZURE_DEFAULTS_GROUP",
+            hide_env_values = true
+        )]
+        resource_group: String,
+        #[arg(long, default_value = "myhpccache.local")]
+        zone_name: String,
+        /// An A record set of the zone.
+        #[arg(long)]
+        record_name: Option<String>,
+    },
+}
+
+pub fn run(cli: &Cli, cmd: &DnsCommand) -> Result<(), CliError> {
+    match cmd {
+        DnsCommand::Create {
+            resource_group,
+            zone_name,
+            vnet,
+            record_name,
+            cache_name,
+            link_name,
+            dns_registration,
+        } => {
+            let rg = names::resource_group("--resource-group", resource_group)?;
+            let zone_name = names::private_dns_zone("--zone-name", zone_name)?;
+            let record = names::dns_record_set("--record-name", record_name)?;
+            let cache_name = names::cache("--cache-name", cache_name)?;
+            let vnet_id = ResourceId::parse(vnet).ok().filter(|v| v.is_type("Microsoft.Network/virtualNetworks")).ok_or_else(|| {
+                InvalidInput::new("--vnet", format!("'{vnet}' is not a virtual network resource id"))
+                    .hint("Pass the id printed by `az-hpccache-ext aks show-network --query vnet.id -o tsv`")
+            })?;
+            let link_name = match link_name {
+                Some(l) => names::virtual_network("--link-name", l)?,
+                None => format!("{}-link", vnet_id.name()),
+            };
+            let session = Session::open(cli)?;
+            let result = session.run(async {
+                let client = &session.arm;
+                let sub = &session.subscription_id;
+                let cache =
+                    cache::get_cache(client, &cache::cache_id(sub, &rg, &cache_name)).await?;
+                let mut addresses = cache.properties.mount_addresses.clone();
+                if addresses.is_empty() {
+                    return Err(CliError::Runtime(format!(
+                        "cache {cache_name} has no mount addresses yet (provisioning state {})",
+                        cache
+                            .properties
+                            .provisioning_state
+                            .as_deref()
+                            .unwrap_or("unknown")
+                    ))
+                    .with_hint(format!(
+                        "Wait for it: az-hpccache-ext cache wait -g {rg} -n {cache_name} --created"
+                    )));
+                }
+                addresses.sort();
+                let policy = session.poll_policy(Wait::Resource);
+                let tags = BTreeMap::new();
+                let zone_id = dns::zone_id(sub, &rg, &zone_name);
+                let zone = match dns::get_zone(client, &zone_id).await? {
+                    Some(z) => serde_json::to_value(&z).unwrap_or(Value::Null),
+                    None => {
+                        let p = dns::begin_put_zone(client, &zone_id, &tags).await?;
+                        match p.wait(client, &policy).await? {
+                            Some(v) => v,
+                            None => serde_json::to_value(dns::get_zone(client, &zone_id).await?)
+                                .unwrap_or(Value::Null),
+                        }
+                    }
+                };
+                let link_id = dns::link_id(&zone_id, &link_name);
+                let link = match dns::get_link(client, &link_id).await? {
+                    Some(l)
+                        if l.properties
+                            .virtual_network
+                            .as_ref()
+                            .is_some_and(|v| same_id(&v.id, vnet_id.as_str()))
+                            && l.properties.registration_enabled.unwrap_or(false)
+                                == *dns_registration =>
+                    {
+                        serde_json::to_value(&l).unwrap_or(Value::Null)
+                    }
+                    _ => {
+                        let p = dns::begin_put_link(
+                            client,
+                            &link_id,
+                            vnet_id.as_str(),
+                            *dns_registration,
+                            &tags,
+                        )
+                        .await?;
+                        match p.wait(client, &policy).await? {
+                            Some(v) => v,
+                            None => serde_json::to_value(dns::get_link(client, &link_id).await?)
+                                .unwrap_or(Value::Null),
+                        }
+                    }
+                };
+                let records = match dns::get_a_record_set(client, &zone_id, &record).await? {
+                    Some(r) if same_addresses(&r, &addresses) => r,
+                    _ => dns::put_a_record_set(client, &zone_id, &record, &addresses, TTL).await?,
+                };
+                Ok(json!({
+                    "zone": shape::flatten(zone),
+                    "virtualNetworkLink": shape::flatten(link),
+                    "recordSet": shape::flat(&records),
+                }))
+            });
+            session.close()?;
+            print(cli, &result?)
+        }
+        DnsCommand::Show {
+            resource_group,
+            zone_name,
+            record_name,
+        } => {
+            let rg = names::resource_group("--resource-group", resource_group)?;
+            let zone_name = names::private_dns_zone("--zone-name", zone_name)?;
+            let record = record_name
+                .as_deref()
+                .map(|r| names::dns_record_set("--record-name", r))
+                .transpose()?;
+            let session = Session::open(cli)?;
+            let result = session.run(async {
+                let zone_id = dns::zone_id(&session.subscription_id, &rg, &zone_name);
+                let v = match &record {
+                    Some(r) => shape::flat(
+                        &session
+                            .arm
+                            .get_json::<RecordSet>(
+                                dns::a_record_set_id(&zone_id, r).as_str(),
+                                dns::API_VERSION,
+                            )
+                            .await
+                            .map_err(CliError::not_found_is_3)?,
+                    ),
+                    None => shape::flat(
+                        &session
+                            .arm
+                            .get_json::<PrivateZone>(zone_id.as_str(), dns::API_VERSION)
+                            .await
+                            .map_err(CliError::not_found_is_3)?,
+                    ),
+                };
+                Ok(v)
+            });
+            session.close()?;
+            print(cli, &result?)
+        }
+    }
+}
+
+fn same_addresses(r: &RecordSet, want: &[String]) -> bool {
+    let mut have: Vec<&str> = r.addresses();
+    have.sort_unstable();
+    have.dedup();
+    have == want.iter().map(String::as_str).collect::<Vec<_>>()
+}

@@ -1,0 +1,255 @@
+//! `blob-storage-target add` and `storage-target list|show|remove`, as `az hpc-cache`.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use hpccache_core::Error as CoreError;
+use hpccache_core::azure::cache::{self, StorageTarget};
+use hpccache_core::azure::ids::same_id;
+use hpccache_core::azure::{ResourceId, storage};
+use hpccache_core::spec::{names, nfs};
+use serde_json::Value;
+
+use super::role::{account_ref, resolve_account};
+use super::{print, shape};
+use crate::cli::Cli;
+use crate::exit::CliError;
+use crate::session::{Session, Wait};
+
+/// Attempts of a blob target while the role assignments propagate (Azure: up to ~5 minutes).
+const PROPAGATION_ATTEMPTS: u32 = 10;
+const PROPAGATION_DELAY: Duration = Duration::from_secs(30);
+
+/// `-g`, `--cache-name` and `-n` naming one storage target.
+#[derive(Debug, Args)]
+pub struct TargetName {
+    /// Name of resource group.
+    #[arg(
+        short = 'g',
+        long,
+        env = "AZURE_DEFAULTS_GROUP",
+        hide_env_values = true
+    )]
+    pub resource_group: String,
+    /// Name of the cache.
+    #[arg(long)]
+    pub cache_name: String,
+    /// Name of the storage target.
+    #[arg(short = 'n', long)]
+    pub name: String,
+}
+
+impl TargetName {
+    fn ids(&self, sub: &str) -> Result<(ResourceId, ResourceId), CliError> {
+        let rg = names::resource_group("--resource-group", &self.resource_group)?;
+        let cache_name = names::cache("--cache-name", &self.cache_name)?;
+        let name = names::storage_target("--name", &self.name)?;
+        let cache_id = cache::cache_id(sub, &rg, &cache_name);
+        let target = cache::storage_target_id(&cache_id, &name);
+        Ok((cache_id, target))
+    }
+}
+
+const ANY_SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+#[derive(Debug, Subcommand)]
+pub enum BlobTargetCommand {
+    /// Add a blob (clfs) storage target to a cache (idempotent).
+    ///
+    /// Retries while the cache's role assignments on the account propagate.
+    #[command(after_help = "\
+Examples:
+  The guide's storage target:
+    az-hpccache-ext blob-storage-target add -g myResourceGroup --cache-name MyHpcCache \\
+      -n MyStorageTarget --storage-account $STORAGE_ACCOUNT_ID \\
+      --container-name mystoragecontainer -v /myfilepath")]
+    Add {
+        #[command(flatten)]
+        target: TargetName,
+        /// Resource id or name of the storage account (a name is looked up in the cache's group, then the subscription).
+        #[arg(long)]
+        storage_account: String,
+        /// Name of the blob container.
+        #[arg(long)]
+        container_name: String,
+        /// Path at which the target appears in the cache's namespace.
+        #[arg(short = 'v', long)]
+        virtual_namespace_path: String,
+        /// Do not wait for the long-running operation to finish.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageTargetCommand {
+    /// List the storage targets of a cache.
+    #[command(after_help = "\
+Examples:
+    az-hpccache-ext storage-target list -g myResourceGroup --cache-name MyHpcCache -o table")]
+    List {
+        #[arg(
+            short = 'g',
+            long,
+            env = "AZURE_DEFAULTS_GROUP",
+            hide_env_values = true
+        )]
+        resource_group: String,
+        /// Name of the cache.
+        #[arg(long)]
+        cache_name: String,
+    },
+    /// Show a storage target.
+    #[command(after_help = "\
+Examples:
+    az-hpccache-ext storage-target show -g myResourceGroup --cache-name MyHpcCache -n MyStorageTarget")]
+    Show {
+        #[command(flatten)]
+        target: TargetName,
+    },
+    /// Remove a storage target (the cache writes its data back first).
+    #[command(after_help = "\
+Examples:
+    az-hpccache-ext storage-target remove -g myResourceGroup --cache-name MyHpcCache -n MyStorageTarget")]
+    Remove {
+        #[command(flatten)]
+        target: TargetName,
+        /// Do not wait for the long-running operation to finish.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+pub fn run_blob(cli: &Cli, cmd: &BlobTargetCommand) -> Result<(), CliError> {
+    let BlobTargetCommand::Add {
+        target,
+        storage_account,
+        container_name,
+        virtual_namespace_path,
+        no_wait,
+    } = cmd;
+    target.ids(ANY_SUB)?;
+    let account = account_ref("--storage-account", storage_account)?;
+    let container = names::blob_container("--container-name", container_name)?;
+    let path = nfs::namespace_path("--virtual-namespace-path", virtual_namespace_path)?;
+    let session = Session::open(cli)?;
+    let (_, target_id) = target.ids(&session.subscription_id)?;
+    let result = session.run(async {
+        let client = &session.arm;
+        let account_id = match resolve_account(client, &account, Some(&target.resource_group)).await {
+            Ok(id) => id,
+            Err(_) => resolve_account(client, &account, None).await?,
+        };
+        let container_id = storage::container_id(&account_id, &container);
+        match cache::get_storage_target(client, &target_id).await {
+            Ok(t) if is_same(&t, container_id.as_str(), &path) && !failed(&t) => return Ok(shape::flat(&t)),
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut attempt = 1;
+        loop {
+            let poller = cache::begin_create_blob_target(client, &target_id, container_id.as_str(), &path).await?;
+            if *no_wait {
+                return Ok(poller.initial().value().map(shape::flatten).unwrap_or(Value::Null));
+            }
+            match poller.wait(client, &session.poll_policy(Wait::StorageTarget)).await {
+                Ok(Some(v)) => return Ok(shape::flatten(v)),
+                Ok(None) => return Ok(shape::flat(&cache::get_storage_target(client, &target_id).await?)),
+                Err(e) if attempt < PROPAGATION_ATTEMPTS && roles_not_ready(&e) => {
+                    let delay = session.scaled(PROPAGATION_DELAY).max(Duration::from_millis(20));
+                    tracing::warn!("The cache cannot reach the container yet (role assignments propagate); retrying in {} s", delay.as_secs());
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    });
+    session.close()?;
+    print(cli, &result?)
+}
+
+pub fn run(cli: &Cli, cmd: &StorageTargetCommand) -> Result<(), CliError> {
+    match cmd {
+        StorageTargetCommand::List {
+            resource_group,
+            cache_name,
+        } => {
+            let rg = names::resource_group("--resource-group", resource_group)?;
+            let cache_name = names::cache("--cache-name", cache_name)?;
+            let session = Session::open(cli)?;
+            let id = cache::cache_id(&session.subscription_id, &rg, &cache_name);
+            let result = session.run(async {
+                cache::list_storage_targets(&session.arm, &id)
+                    .await
+                    .map_err(CliError::not_found_is_3)
+            });
+            session.close()?;
+            print(cli, &shape::flat_list(&result?))
+        }
+        StorageTargetCommand::Show { target } => {
+            target.ids(ANY_SUB)?;
+            let session = Session::open(cli)?;
+            let (_, id) = target.ids(&session.subscription_id)?;
+            let result = session.run(async {
+                cache::get_storage_target(&session.arm, &id)
+                    .await
+                    .map_err(CliError::not_found_is_3)
+            });
+            session.close()?;
+            print(cli, &shape::flat(&result?))
+        }
+        StorageTargetCommand::Remove { target, no_wait } => {
+            target.ids(ANY_SUB)?;
+            let session = Session::open(cli)?;
+            let (_, id) = target.ids(&session.subscription_id)?;
+            let result = session.run(async {
+                match cache::begin_delete_storage_target(&session.arm, &id).await {
+                    Err(e) if e.is_not_found() => Ok(()),
+                    Err(e) => Err(e.into()),
+                    Ok(_) if *no_wait => Ok(()),
+                    Ok(p) => p
+                        .wait(&session.arm, &session.poll_policy(Wait::StorageTarget))
+                        .await
+                        .map(|_| ())
+                        .map_err(CliError::from),
+                }
+            });
+            session.close()?;
+            result
+        }
+    }
+}
+
+fn is_same(t: &StorageTarget, container_id: &str, path: &str) -> bool {
+    let target = t
+        .properties
+        .extra
+        .get("clfs")
+        .and_then(|c| c.get("target"))
+        .and_then(Value::as_str);
+    target.is_some_and(|c| same_id(c, container_id))
+        && t.properties
+            .junctions
+            .iter()
+            .any(|j| j.namespace_path.as_deref() == Some(path))
+}
+
+fn failed(t: &StorageTarget) -> bool {
+    t.properties
+        .provisioning_state
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
+}
+
+/// The cache could not reach the container because its role assignments are not effective yet.
+fn roles_not_ready(e: &CoreError) -> bool {
+    match e {
+        CoreError::Arm { message, .. } => {
+            let m = message.to_ascii_lowercase();
+            m.contains("role assignment") || m.contains("unable to access the storage container")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,222 @@
+//! `up`: the whole Azure side in one command, through the core's plan (hpccache_core::deploy).
+
+use std::path::Path;
+
+use clap::Args;
+use hpccache_core::deploy::{self, Mode, UpArgs, UpOptions, UpSpec, Waits};
+use hpccache_core::state::{self, LockedState};
+use serde_json::json;
+
+use super::print;
+use crate::cli::Cli;
+use crate::exit::CliError;
+use crate::session::{Session, Wait};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  Attach a cache to the guide's cluster with every default:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache
+
+  See what it would do, without writing anything:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --dry-run -o table
+
+  Rehearse the whole flow on the in-process sandbox:
+    az-hpccache-ext up --sandbox -g myResourceGroup --cluster myAKSCluster -n MyHpcCache
+
+  Start the cache and come back later:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --no-wait
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache";
+
+/// `up`'s flags.
+#[derive(Debug, Args)]
+pub struct UpCommand {
+    /// Resource group of the AKS cluster.
+    #[arg(
+        short = 'g',
+        long,
+        env = "AZURE_DEFAULTS_GROUP",
+        hide_env_values = true
+    )]
+    pub resource_group: String,
+    /// Name of the AKS cluster.
+    #[arg(long)]
+    pub cluster: String,
+    /// Name of the deployment and of the cache.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Cache size in GB (the SKU decides which sizes exist).
+    #[arg(long, default_value = "3072")]
+    pub cache_size_gb: String,
+    /// Cache SKU.
+    #[arg(long, default_value = "Standard_2G")]
+    pub sku_name: String,
+    /// Name of the cache subnet.
+    #[arg(long, default_value = "MyHpcCacheSubnet")]
+    pub subnet_name: String,
+    /// `auto` (a free prefix in the cluster's vnet) or a CIDR such as 10.225.0.0/24.
+    #[arg(long, default_value = "auto")]
+    pub subnet_prefix: String,
+    /// Size of an automatic subnet prefix (the cache needs 64 usable addresses).
+    #[arg(long, default_value = "/24")]
+    pub subnet_size: String,
+    /// Storage account [default: derived from the deployment: unique and valid].
+    #[arg(long)]
+    pub storage_account: Option<String>,
+    /// Blob container the storage target uses.
+    #[arg(long, default_value = "mystoragecontainer")]
+    pub container_name: String,
+    /// Name of the storage target.
+    #[arg(long, default_value = "MyStorageTarget")]
+    pub storage_target: String,
+    /// Namespace path clients mount.
+    #[arg(short = 'v', long, default_value = "/myfilepath")]
+    pub virtual_namespace_path: String,
+    /// Private DNS zone for the cache's name.
+    #[arg(long, default_value = "myhpccache.local")]
+    pub dns_zone: String,
+    /// Name of the A record set in the zone.
+    #[arg(long, default_value = "server")]
+    pub dns_name: String,
+    /// Map root on clients to the anonymous user (default).
+    #[arg(long, overrides_with = "no_root_squash")]
+    pub root_squash: bool,
+    /// Let root on clients act as root on the cache.
+    #[arg(long)]
+    pub no_root_squash: bool,
+    /// Turn on auto-registration on the vnet link (a vnet allows one registration link).
+    #[arg(long)]
+    pub dns_registration: bool,
+    /// Space-separated tags: key[=value] [key[=value] ...].
+    #[arg(long, num_args = 0..)]
+    pub tags: Vec<String>,
+    /// Do not wait for the long-running operation to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Print the plan (each step, what it would create or change, and why) without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not prompt for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+impl UpCommand {
+    fn args(&self) -> UpArgs {
+        UpArgs {
+            resource_group: self.resource_group.clone(),
+            cluster: self.cluster.clone(),
+            name: self.name.clone(),
+            cache_size_gb: self.cache_size_gb.clone(),
+            sku_name: self.sku_name.clone(),
+            subnet_name: self.subnet_name.clone(),
+            subnet_prefix: self.subnet_prefix.clone(),
+            subnet_size: self.subnet_size.clone(),
+            storage_account: self.storage_account.clone(),
+            container_name: self.container_name.clone(),
+            storage_target: self.storage_target.clone(),
+            virtual_namespace_path: self.virtual_namespace_path.clone(),
+            dns_zone: self.dns_zone.clone(),
+            dns_name: self.dns_name.clone(),
+            root_squash: !self.no_root_squash,
+            dns_registration: self.dns_registration,
+            tags: self.tags.clone(),
+        }
+    }
+}
+
+/// The waits of a deployment run, from the session's per-kind policies.
+pub fn waits(session: &Session) -> Waits {
+    Waits {
+        cache: session.poll_policy(Wait::Cache),
+        other: session.poll_policy(Wait::Resource),
+        ..Waits::default()
+    }
+}
+
+/// The state file of `deployment`, locked for the whole run.
+pub fn lock_state(cli: &Cli, deployment: Option<&str>) -> Result<LockedState, CliError> {
+    let env = std::env::var_os(state::STATE_ENV);
+    let location = state::resolve(
+        cli.global.state.as_deref(),
+        env.as_deref().map(Path::new),
+        deployment,
+    )?;
+    Ok(LockedState::lock(location.path())?)
+}
+
+pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
+    // Bad input is refused before any request and before the state file is touched.
+    let spec = UpSpec::from_args(&cmd.args())?;
+    if cmd.no_wait && cmd.dry_run {
+        return Err(CliError::Usage(
+            "--no-wait and --dry-run cannot be used together".into(),
+        ));
+    }
+    let store = lock_state(cli, Some(&spec.deployment))?;
+    let state_path = store.path().to_path_buf();
+    let session = Session::open(cli)?;
+    let mode = if cmd.dry_run {
+        Mode::DryRun
+    } else if cmd.no_wait {
+        Mode::NoWait
+    } else {
+        Mode::Apply
+    };
+    let opts = UpOptions {
+        mode,
+        waits: waits(&session),
+        progress: session.progress.clone(),
+        cloud: if session.is_sandbox() {
+            "Custom".into()
+        } else {
+            session.arm.cloud().name.clone()
+        },
+        arm_endpoint: session.arm_endpoint(),
+        sandbox: session.is_sandbox(),
+    };
+    let deployment = spec.deployment.clone();
+    let result = session.run(async {
+        deploy::up(&session.arm, spec, store, opts)
+            .await
+            .map_err(|f| {
+                let step = f
+                    .step
+                    .map(|s| format!("The {} step failed. ", s.name()))
+                    .unwrap_or_default();
+                CliError::Core(f.error).with_hint(format!(
+                "{step}What finished is recorded in {}. Run the same `up` command again to resume.",
+                state_path.display()
+            ))
+            })
+    });
+    session.close()?;
+    let report = result?;
+    if cmd.dry_run {
+        let plan =
+            serde_json::to_value(&report.plan).map_err(|e| CliError::Runtime(e.to_string()))?;
+        return print(cli, &plan);
+    }
+    if !report.pending.is_empty() {
+        tracing::warn!(
+            "The cache is being created. Follow it with `az-hpccache-ext cache wait -g {} -n {deployment} --created`, then run the same `up` command again to finish ({} left).",
+            report
+                .state
+                .cluster
+                .as_ref()
+                .map(|c| c.node_resource_group.as_str())
+                .unwrap_or(""),
+            report
+                .pending
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut v =
+            serde_json::to_value(report.summary()).map_err(|e| CliError::Runtime(e.to_string()))?;
+        v["pending"] = json!(report.pending.iter().map(|s| s.name()).collect::<Vec<_>>());
+        return print(cli, &v);
+    }
+    let v = serde_json::to_value(report.summary()).map_err(|e| CliError::Runtime(e.to_string()))?;
+    print(cli, &v)
+}

@@ -1,0 +1,82 @@
+//! The cluster side: the NFS PersistentVolume and its claim, the workload patch, the
+//! verification probe, status and unmount. Used by `kubectl hpccache` and by
+//! `az-hpccache-ext up --attach`.
+//!
+//! - [`manifests`]: the PV/PVC pair (and names) built from a [`manifests::VolumeSpec`].
+//! - [`apply`]: the one way an object is written (server-side apply, field manager `hpccache`).
+//! - [`mount`]: apply pairs to many namespaces with a bounded number of requests in flight.
+//! - [`workload`]: add/remove the volume in a deployment, statefulset or daemonset.
+//! - [`probe`]: run a probe pod, read its report, always remove it.
+//! - [`verify`]: the checklist, each failure with its fix.
+//! - [`status`], [`unmount`].
+//!
+//! Nothing here prints; results are values the binaries render.
+
+pub mod apply;
+pub mod manifests;
+pub mod mount;
+pub mod probe;
+pub mod status;
+pub mod unmount;
+pub mod verify;
+pub mod workload;
+
+/// The field manager of every write, so server-side apply knows which fields are ours.
+pub const FIELD_MANAGER: &str = "hpccache";
+/// `app.kubernetes.io/managed-by` value on every object this tool makes.
+pub const MANAGED_BY: &str = "hpccache";
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// Ties an object to the deployment (state file) it belongs to.
+pub const LABEL_DEPLOYMENT: &str = "hpccache.azure.com/deployment";
+/// Set on a patched workload's pod template: marks pods that use the claim because this
+/// tool put the volume there, so `unmount` can tell them from pods it did not patch.
+pub const LABEL_VOLUME: &str = "hpccache.azure.com/volume";
+
+/// Errors of the cluster side.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{action}: {source}")]
+    Api {
+        action: String,
+        #[source]
+        source: ::kube::Error,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error("interrupted; probe pods were removed")]
+    Interrupted,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(::kube::Error) -> Error {
+        let action = action.into();
+        move |source| Error::Api { action, source }
+    }
+
+    /// The API server's HTTP status, when the error is its answer.
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            Error::Api {
+                source: ::kube::Error::Api(s),
+                ..
+            } => Some(s.code),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether the server is asked to validate only (`--dry-run=server` → `dryRun=All`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DryRun {
+    #[default]
+    None,
+    Server,
+}
+
+pub(crate) fn is_not_found(e: &::kube::Error) -> bool {
+    matches!(e, ::kube::Error::Api(s) if s.code == 404)
+}

@@ -1,0 +1,125 @@
+//! `status`: each PV/claim pair of a deployment, its phase and the pods using it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use ::kube::Api;
+use ::kube::api::ListParams;
+use serde::Serialize;
+
+use super::manifests::selector;
+use super::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeStatus {
+    pub pv: String,
+    pub pv_phase: String,
+    pub namespace: String,
+    pub claim: String,
+    /// `Missing` when the claim does not exist.
+    pub claim_phase: String,
+    pub capacity: String,
+    pub server: String,
+    pub path: String,
+    pub mount_options: Vec<String>,
+    /// Pods in the claim's namespace that mount it.
+    pub pods: Vec<String>,
+}
+
+/// The PVs labelled with `deployment`, sorted by namespace then name.
+pub async fn status(client: &::kube::Client, deployment: &str) -> Result<Vec<VolumeStatus>> {
+    let pvs: Api<PersistentVolume> = Api::all(client.clone());
+    let lp = ListParams::default().labels(&selector(deployment));
+    let list = pvs
+        .list(&lp)
+        .await
+        .map_err(Error::api("list PersistentVolumes"))?;
+    let mut pods_by_ns: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for pv in list.items {
+        let spec = pv.spec.clone().unwrap_or_default();
+        let cref = spec.claim_ref.clone().unwrap_or_default();
+        let namespace = cref.namespace.clone().unwrap_or_default();
+        let claim = cref.name.clone().unwrap_or_default();
+        let claim_phase = if namespace.is_empty() {
+            "Missing".to_string()
+        } else {
+            let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
+            match api
+                .get_opt(&claim)
+                .await
+                .map_err(Error::api(format!("read claim {namespace}/{claim}")))?
+            {
+                Some(c) => c
+                    .status
+                    .and_then(|s| s.phase)
+                    .unwrap_or_else(|| "Pending".into()),
+                None => "Missing".into(),
+            }
+        };
+        if !namespace.is_empty() && !pods_by_ns.contains_key(&namespace) {
+            let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+            let pods = api
+                .list(&ListParams::default())
+                .await
+                .map_err(Error::api(format!("list pods in {namespace}")))?;
+            pods_by_ns.insert(namespace.clone(), pods.items);
+        }
+        let pods = pods_by_ns
+            .get(&namespace)
+            .map(|ps| pods_using(ps, &claim))
+            .unwrap_or_default();
+        let (server, path) = spec
+            .nfs
+            .as_ref()
+            .map(|n| (n.server.clone(), n.path.clone()))
+            .unwrap_or_default();
+        out.push(VolumeStatus {
+            pv: pv.metadata.name.clone().unwrap_or_default(),
+            pv_phase: pv
+                .status
+                .and_then(|s| s.phase)
+                .unwrap_or_else(|| "Pending".into()),
+            namespace,
+            claim,
+            claim_phase,
+            capacity: spec
+                .capacity
+                .as_ref()
+                .and_then(|c| c.get("storage"))
+                .map(|q| q.0.clone())
+                .unwrap_or_default(),
+            server,
+            path,
+            mount_options: spec.mount_options.unwrap_or_default(),
+            pods,
+        });
+    }
+    out.sort_by(|a, b| (&a.namespace, &a.pv).cmp(&(&b.namespace, &b.pv)));
+    Ok(out)
+}
+
+/// Names of the pods that mount `claim`, sorted.
+pub fn pods_using(pods: &[Pod], claim: &str) -> Vec<String> {
+    let mut names: Vec<String> = pods
+        .iter()
+        .filter(|p| uses_claim(p, claim))
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn uses_claim(pod: &Pod, claim: &str) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_ref())
+        .is_some_and(|vs| {
+            vs.iter().any(|v| {
+                v.persistent_volume_claim
+                    .as_ref()
+                    .is_some_and(|c| c.claim_name == claim)
+            })
+        })
+}

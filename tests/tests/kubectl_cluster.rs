@@ -1,0 +1,336 @@
+//! `kubectl hpccache` against the sandbox: the guide's Azure side made by
+//! `az-hpccache-ext up --sandbox`, then mount → verify → status → unmount, idempotence,
+//! the failures verify names, several namespaces and a workload patch, Ctrl-C.
+
+use std::future::Future;
+use std::process::{Command, Output};
+
+use hpccache_sandbox::local::{LocalOptions, LocalSandbox};
+use hpccache_tests::Scratch;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use kube::Api;
+use kube::api::{ListParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::{Value, json};
+
+fn run(c: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().expect("run the binary");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn ok(c: &mut Command) -> String {
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    out
+}
+
+fn state(s: &Scratch) -> hpccache_core::state::State {
+    hpccache_core::state::read(&s.deployments_dir().join("MyHpcCache.json")).expect("state file")
+}
+
+/// Opens the scratch home's sandbox world in this process (as the binaries do), gives `f` a
+/// client of its cluster and the running sandbox, then saves the world.
+fn with_cluster<T, F, Fut>(s: &Scratch, f: F) -> T
+where
+    F: FnOnce(kube::Client, &LocalSandbox) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let opts = LocalOptions {
+            start_clusters: true,
+            time_scale: Some(0.0),
+        };
+        let sb = LocalSandbox::open(&s.deployments_dir(), opts, |_| {})
+            .await
+            .expect("open the sandbox world");
+        let yaml = sb.kubeconfig_for(None).expect("a cluster");
+        let kc = Kubeconfig::from_yaml(&yaml).expect("kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .expect("config");
+        let client = kube::Client::try_from(config).expect("client");
+        let t = f(client, &sb).await;
+        sb.close().expect("save the world");
+        t
+    })
+}
+
+async fn create_namespace(client: &kube::Client, name: &str, labels: Value) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels}
+    }))
+    .expect("namespace");
+    api.create(&PostParams::default(), &ns).await.expect("create namespace");
+}
+
+async fn create_deployment(client: &kube::Client, ns: &str, name: &str) {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let d: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": name, "image": "nginx:1.15.5-alpine"}]}
+            }
+        }
+    }))
+    .expect("deployment");
+    api.create(&PostParams::default(), &d).await.expect("create deployment");
+}
+
+/// resourceVersions of our PV and claims.
+async fn versions(client: &kube::Client) -> Vec<(String, String)> {
+    let pvs: Api<PersistentVolume> = Api::all(client.clone());
+    let claims: Api<PersistentVolumeClaim> = Api::all(client.clone());
+    let lp = ListParams::default().labels("app.kubernetes.io/managed-by=hpccache");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pv in pvs.list(&lp).await.expect("list pvs").items {
+        out.push((
+            pv.metadata.name.unwrap_or_default(),
+            pv.metadata.resource_version.unwrap_or_default(),
+        ));
+    }
+    for c in claims.list(&lp).await.expect("list claims").items {
+        out.push((
+            c.metadata.name.unwrap_or_default(),
+            c.metadata.resource_version.unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// Gives the export's root to uid 1000 (what the verify fix's init container does).
+fn chown_root_for_1000(s: &Scratch) {
+    let target = state(s).resources["storageTarget"].id.clone();
+    with_cluster(s, |_, sb| {
+        let fabric = sb.running().fabric();
+        async move {
+            assert!(fabric.set_owner(&target, "/myfilepath", 1000, 1000, 0o755));
+        }
+    });
+}
+
+#[test]
+fn mount_verify_status_unmount_round_trip() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    let out = ok(s.kubectl_sandbox().arg("mount"));
+    assert_eq!(
+        out,
+        "persistentvolume/hpccache-myhpccache-default created\npersistentvolumeclaim/hpccache-myhpccache created\n"
+    );
+    let recorded: Vec<String> = state(&s).kube.iter().map(|o| format!("{}/{}", o.kind, o.name)).collect();
+    assert_eq!(
+        recorded,
+        ["PersistentVolume/hpccache-myhpccache-default", "PersistentVolumeClaim/hpccache-myhpccache"]
+    );
+    chown_root_for_1000(&s);
+    let out = ok(s.kubectl_sandbox().arg("verify"));
+    assert!(out.ends_with("8 of 8 checks passed.\n"), "{out}");
+    let out = ok(s.kubectl_sandbox().arg("status"));
+    assert!(out.contains("default     hpccache-myhpccache   Bound"), "{out}");
+    let out = ok(s.kubectl_sandbox().arg("unmount"));
+    assert_eq!(
+        out,
+        "persistentvolumeclaim/hpccache-myhpccache deleted\npersistentvolume/hpccache-myhpccache-default deleted\n"
+    );
+    assert!(state(&s).kube.is_empty());
+    let out = ok(s.kubectl_sandbox().arg("status"));
+    assert!(out.contains("No volumes."), "{out}");
+    // No probe pod is left behind.
+    let pods = with_cluster(&s, |client, _| async move {
+        let api: Api<Pod> = Api::all(client);
+        api.list(&ListParams::default()).await.expect("pods").items.len()
+    });
+    assert_eq!(pods, 0);
+}
+
+#[test]
+fn re_running_mount_changes_nothing() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    ok(s.kubectl_sandbox().arg("mount"));
+    let before = with_cluster(&s, |c, _| async move { versions(&c).await });
+    let out = ok(s.kubectl_sandbox().arg("mount"));
+    assert_eq!(
+        out,
+        "persistentvolume/hpccache-myhpccache-default unchanged\npersistentvolumeclaim/hpccache-myhpccache unchanged\n"
+    );
+    let after = with_cluster(&s, |c, _| async move { versions(&c).await });
+    assert_eq!(before, after);
+    assert_eq!(state(&s).kube.len(), 2);
+}
+
+fn verify_failure(s: &Scratch) -> String {
+    let (code, out, err) = run(s.kubectl_sandbox().arg("verify"));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("did not pass"), "{err}");
+    out
+}
+
+#[test]
+fn verify_fails_for_a_wrong_path() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    ok(s.kubectl_sandbox().args(["mount", "--path", "/wrong"]));
+    let out = verify_failure(&s);
+    assert!(out.contains("[FAIL] NFS path is a namespace path of the cache\n         the volume mounts \"/wrong\"; the cache exports /myfilepath"), "{out}");
+    assert!(out.contains("mount.nfs: access denied by server while mounting server.myhpccache.local:/wrong"), "{out}");
+    assert!(out.contains("az hpc-cache storage-target list"), "{out}");
+}
+
+#[test]
+fn verify_fails_for_an_unlinked_dns_zone() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    ok(s.kubectl_sandbox().arg("mount"));
+    let link = state(&s).resources["vnetLink"].id.clone();
+    with_cluster(&s, |_, sb| {
+        sb.running().with_world(|w| w.remove(&link));
+        async {}
+    });
+    let out = verify_failure(&s);
+    assert!(out.contains("mount.nfs: Failed to resolve server server.myhpccache.local: Name or service not known"), "{out}");
+    assert!(out.contains("az network private-dns link vnet create"), "{out}");
+}
+
+#[test]
+fn verify_fails_for_a_stopped_cache() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    ok(s.kubectl_sandbox().arg("mount"));
+    let cache = state(&s).resources["cache"].id.clone();
+    with_cluster(&s, |_, sb| {
+        sb.running().with_world(|w| {
+            if let Some(c) = w.get_mut(&cache) {
+                c.body["properties"]["health"]["state"] = json!("Stopped");
+            }
+        });
+        async {}
+    });
+    let out = verify_failure(&s);
+    assert!(out.contains("mount.nfs: Connection timed out"), "{out}");
+    assert!(out.contains("az hpc-cache start --resource-group MC_myResourceGroup_myAKSCluster_eastus --name MyHpcCache"), "{out}");
+}
+
+#[test]
+fn verify_fails_under_root_squash_for_a_non_root_user() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    ok(s.kubectl_sandbox().arg("mount"));
+    let out = verify_failure(&s);
+    assert!(out.contains("[FAIL] probe as uid 1000 can write"), "{out}");
+    assert!(out.contains("Root squash is on"), "{out}");
+    assert!(out.contains("\"rootSquash\":false"), "{out}");
+    assert!(out.contains("chown 1000:1000"), "{out}");
+    insta::assert_snapshot!("verify_root_squash", out);
+}
+
+#[test]
+fn status_snapshot() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    ok(s.kubectl_sandbox().arg("mount"));
+    insta::assert_snapshot!("status", ok(s.kubectl_sandbox().arg("status")));
+    insta::assert_snapshot!("status_wide", ok(s.kubectl_sandbox().args(["status", "-o", "wide"])));
+}
+
+#[test]
+fn three_namespaces_and_a_workload_patch() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    with_cluster(&s, |c, _| async move {
+        for ns in ["team-a", "team-b", "team-c"] {
+            create_namespace(&c, ns, json!({"team": "hpc"})).await;
+            create_deployment(&c, ns, "web").await;
+        }
+        create_namespace(&c, "other", json!({"team": "web"})).await;
+    });
+    let out = ok(s
+        .kubectl_sandbox()
+        .args(["mount", "--namespace-selector", "team=hpc", "--to", "deployment/web", "-o", "name"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 9, "{out}");
+    assert!(lines.contains(&"persistentvolume/hpccache-myhpccache-team-b"), "{out}");
+    assert!(lines.contains(&"deployment/web"), "{out}");
+    // Re-running patches nothing twice.
+    let again = ok(s.kubectl_sandbox().args(["mount", "-n", "team-a,team-b,team-c", "--to", "deployment/web"]));
+    assert!(!again.contains("created") && !again.contains("configured"), "{again}");
+    let (mounts, vols) = with_cluster(&s, |c, _| async move {
+        let api: Api<Deployment> = Api::namespaced(c, "team-b");
+        let d = api.get("web").await.expect("deployment");
+        let spec = d.spec.and_then(|s| s.template.spec).expect("pod spec");
+        (
+            spec.containers[0].volume_mounts.clone().unwrap_or_default(),
+            spec.volumes.unwrap_or_default(),
+        )
+    });
+    assert_eq!(mounts.len(), 1);
+    assert_eq!(mounts[0].mount_path, "/mnt/azure");
+    assert_eq!(vols.len(), 1);
+    assert_eq!(
+        vols[0].persistent_volume_claim.as_ref().map(|c| c.claim_name.as_str()),
+        Some("hpccache-myhpccache")
+    );
+    let out = ok(s.kubectl_sandbox().arg("unmount"));
+    assert_eq!(out.matches("deployment/web patched").count(), 3, "{out}");
+    assert_eq!(out.matches(" deleted").count(), 6, "{out}");
+    let vols = with_cluster(&s, |c, _| async move {
+        let api: Api<Deployment> = Api::namespaced(c, "team-a");
+        let d = api.get("web").await.expect("deployment");
+        d.spec.and_then(|s| s.template.spec).and_then(|s| s.volumes).unwrap_or_default()
+    });
+    assert!(vols.is_empty());
+    assert!(state(&s).kube.is_empty());
+}
+
+#[test]
+fn unmount_refuses_while_a_pod_it_did_not_patch_uses_the_claim() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    ok(s.kubectl_sandbox().arg("mount"));
+    with_cluster(&s, |c, _| async move {
+        let api: Api<Pod> = Api::namespaced(c, "default");
+        let pod: Pod = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nginx-nfs"},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.15.5-alpine",
+                "volumeMounts": [{"name": "disk01", "mountPath": "/mnt/azure"}]}],
+                "volumes": [{"name": "disk01", "persistentVolumeClaim": {"claimName": "hpccache-myhpccache"}}]}
+        }))
+        .expect("pod");
+        api.create(&PostParams::default(), &pod).await.expect("create pod");
+    });
+    let (code, _, err) = run(s.kubectl_sandbox().arg("unmount"));
+    assert_eq!(code, 1);
+    assert!(err.contains("default/nginx-nfs"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(state(&s).kube.len(), 2);
+    let out = ok(s.kubectl_sandbox().args(["unmount", "--force"]));
+    assert!(out.contains("persistentvolume/hpccache-myhpccache-default deleted"), "{out}");
+}
+
+#[test]
+fn dry_run_server_writes_nothing() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    let out = ok(s.kubectl_sandbox().args(["mount", "--dry-run=server"]));
+    assert!(out.contains("persistentvolume/hpccache-myhpccache-default created (server dry run)"), "{out}");
+    assert!(state(&s).kube.is_empty());
+    let v = with_cluster(&s, |c, _| async move { versions(&c).await });
+    assert!(v.is_empty(), "{v:?}");
+}
