@@ -123,6 +123,10 @@ pub enum Command {
     #[command(after_help = crate::commands::up::EXAMPLES)]
     Up(Box<crate::commands::UpCommand>),
 
+    /// Mount a finished deployment into its AKS cluster and verify it from inside.
+    #[command(after_help = crate::commands::attach::EXAMPLES)]
+    Attach(crate::commands::attach::AttachCommand),
+
     /// Delete what `up` created (flushing the cache first); keeps the data unless asked.
     #[command(after_help = crate::commands::down::EXAMPLES)]
     Down(crate::commands::DownCommand),

@@ -106,6 +106,16 @@ impl Session {
     /// Connects as the global arguments say: `--sandbox`, else `--arm-endpoint` (+ token from
     /// `HPCCACHE_ACCESS_TOKEN`), else `--cloud` with the usual credential chain.
     pub fn open(cli: &Cli) -> Result<Session, CliError> {
+        Self::open_with(cli, false)
+    }
+
+    /// [`Self::open`], and in the sandbox also start the clusters' Kubernetes API servers, for
+    /// commands that reach into a cluster (`up --attach`, `attach`).
+    pub fn open_with_clusters(cli: &Cli) -> Result<Session, CliError> {
+        Self::open_with(cli, true)
+    }
+
+    fn open_with(cli: &Cli, start_clusters: bool) -> Result<Session, CliError> {
         let g = &cli.global;
         let renderer = Renderer::new(Mode::detect(g.only_show_errors));
         let progress = renderer.progress();
@@ -123,7 +133,7 @@ impl Session {
                 .hint("The sandbox is its own cloud; drop one of them")
                 .into());
             }
-            return Self::open_sandbox(g, renderer, progress, runtime);
+            return Self::open_sandbox(g, renderer, progress, runtime, start_clusters);
         }
         let cloud = Cloud::resolve(
             g.azure.cloud.as_deref(),
@@ -157,6 +167,7 @@ impl Session {
         renderer: Renderer,
         progress: Progress,
         runtime: tokio::runtime::Runtime,
+        start_clusters: bool,
     ) -> Result<Session, CliError> {
         let path = world_path(g)?;
         let lock = lock_world(&path)?;
@@ -195,15 +206,26 @@ impl Session {
             .with_faults(faults);
         config.token = token.clone();
         config.log_file = env(ENV_SANDBOX_LOG).map(PathBuf::from);
-        // The step commands talk to ARM only; the clusters' API servers start with kubectl-hpccache.
-        config.start_clusters = false;
+        // Most commands talk to ARM only; the clusters' API servers start when one is reached.
+        config.start_clusters = start_clusters;
         let running = runtime
             .block_on(Sandbox::start(config))
             .map_err(|e| CliError::Runtime(e.to_string()))?;
         let cloud = Cloud::custom(&running.arm_endpoint(), Some(&running.graph_endpoint()))?;
         let tokens: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
         // The sandbox already scales the Retry-After it sends; the client must not scale again.
-        let options = client_options(&progress, 1.0);
+        let mut options = client_options(&progress, 1.0);
+        // RELIABILITY.md (fix 1): the retry backoff is a delay the tool chooses itself, like
+        // the poll interval, so it is scaled with sandbox time too. Unscaled, a sandbox that
+        // stops answering kept each failing request in 0.4 s..13 s backoffs (~25 s per request,
+        // every concurrent step) while everything else ran at sandbox speed. The floor keeps
+        // time scale 0 from retrying in a tight loop; `max_delay` stays unscaled because it
+        // also caps the Retry-After the server asks for, which the client must honour.
+        options.retry.base_delay = options
+            .retry
+            .base_delay
+            .mul_f64(time_scale)
+            .max(Duration::from_millis(20));
         let subscription_id = runtime.block_on(resolve_subscription(
             g.subscription.as_deref(),
             None,
@@ -386,11 +408,15 @@ fn lock_world(world: &Path) -> Result<File, CliError> {
     let mut lock_path = world.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).read(true).write(true);
+    // 0600 like the state file's lock (reliability suite, issue 7 item 6).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts
         .open(&lock_path)
         .map_err(|e| CliError::Runtime(format!("cannot open {}: {e}", lock_path.display())))?;
     let started = Instant::now();

@@ -9,7 +9,6 @@ use crate::cli::KubeArgs;
 use crate::exit::CliError;
 
 /// A client and the namespace the command works in.
-
 pub struct Cluster {
     pub client: kube::Client,
     pub namespace: String,

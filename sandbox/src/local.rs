@@ -163,13 +163,15 @@ fn lock(path: &Path, waiting: impl FnOnce(&Path)) -> Result<File, SandboxError> 
         path: path.display().to_string(),
         source,
     };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(io)?;
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).read(true).write(true);
+    // 0600 like the state file's lock (reliability suite, issue 7 item 6).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(path).map_err(io)?;
     let started = Instant::now();
     let mut waiting = Some(waiting);
     loop {

@@ -337,7 +337,16 @@ impl World {
             ".{file_name}.{}.tmp",
             uuid::Uuid::new_v4().simple()
         ));
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        // Mode 0600 like the state file beside it (reliability suite, issue 7 item 6): the
+        // world is the sandbox's whole Azure, not for other users of the machine.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(io)?;
         f.write_all(text.as_bytes()).map_err(io)?;
         f.write_all(b"\n").map_err(io)?;
         f.sync_all().map_err(io)?;

@@ -320,3 +320,375 @@ impl Drop for ServedSandbox {
         let _ = self.child.wait();
     }
 }
+
+// ---- Reliability helpers (tests/tests/reliability_*.rs) ----
+
+/// Runs `cmd` to its end, killing it (SIGKILL) after `limit`: a client that retries forever
+/// or hangs on a dead server shows as `None` instead of stalling the suite.
+pub fn output_within(
+    cmd: &mut Command,
+    limit: std::time::Duration,
+) -> Option<std::process::Output> {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(std::process::Output {
+                status,
+                stdout: t_out.join().unwrap_or_default(),
+                stderr: t_err.join().unwrap_or_default(),
+            });
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The JSON lines of a request log file (missing file: none).
+pub fn read_request_log(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Lower-cased request path of a log record (ARM ids are case-insensitive).
+pub fn log_path(r: &serde_json::Value) -> String {
+    r["path"].as_str().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// Writes the server carried out (2xx answers to PUT, PATCH, DELETE and POST other than the
+/// read-only `checkNameAvailability`/`listKeys`), as `(METHOD, lower-case path)`.
+pub fn effective_writes(log: &[serde_json::Value]) -> Vec<(String, String)> {
+    log.iter()
+        .filter(|r| r["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+        .filter_map(|r| {
+            let m = r["method"].as_str().unwrap_or_default();
+            let p = log_path(r);
+            let write = matches!(m, "PUT" | "PATCH" | "DELETE")
+                || (m == "POST"
+                    && !p.ends_with("/checknameavailability")
+                    && !p.ends_with("/listkeys"));
+            write.then(|| (m.to_owned(), p))
+        })
+        .collect()
+}
+
+/// What the tool creates in the guide's deployment, counted in a sandbox world, so a test
+/// can say "exactly one of each" (or "none left") in one comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorldCensus {
+    pub caches: usize,
+    /// Subnets other than the cluster's own (`aks-subnet`): the cache subnets.
+    pub cache_subnets: Vec<String>,
+    pub storage_accounts: usize,
+    pub containers: usize,
+    /// Role assignments whose principal is the cache resource provider.
+    pub cache_role_assignments: usize,
+    pub storage_targets: usize,
+    pub zones: usize,
+    pub links: usize,
+    pub a_record_sets: usize,
+    /// Whether every A record set holds every mount address of every cache.
+    pub records_cover_mount_addresses: bool,
+    /// Per container: does it hold data (the sandbox's flag), and its blobs.
+    pub container_data: Vec<(bool, usize)>,
+}
+
+impl WorldCensus {
+    pub fn of(w: &hpccache_sandbox::world::World) -> Self {
+        let count = |t: &str| w.of_type(t).count();
+        let cache_subnets: Vec<String> = w
+            .of_type("Microsoft.Network/virtualNetworks/subnets")
+            .filter_map(|r| r.id.rsplit('/').next().map(str::to_owned))
+            .filter(|n| !n.eq_ignore_ascii_case("aks-subnet"))
+            .collect();
+        let principal = w.cache_rp_object_id.clone();
+        let cache_role_assignments = w
+            .of_type("Microsoft.Authorization/roleAssignments")
+            .filter(|r| r.body["properties"]["principalId"].as_str() == Some(principal.as_str()))
+            .count();
+        let mut mounts: Vec<String> = w
+            .of_type("Microsoft.StorageCache/caches")
+            .flat_map(|c| {
+                c.body["properties"]["mountAddresses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        mounts.sort();
+        let records: Vec<Vec<String>> = w
+            .of_type("Microsoft.Network/privateDnsZones/A")
+            .map(|r| {
+                let mut v: Vec<String> = r.body["properties"]["aRecords"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|a| a["ipv4Address"].as_str().map(str::to_owned))
+                    .collect();
+                v.sort();
+                v
+            })
+            .collect();
+        WorldCensus {
+            caches: count("Microsoft.StorageCache/caches"),
+            cache_subnets,
+            storage_accounts: count("Microsoft.Storage/storageAccounts"),
+            containers: count("Microsoft.Storage/storageAccounts/blobServices/containers"),
+            cache_role_assignments,
+            storage_targets: count("Microsoft.StorageCache/caches/storageTargets"),
+            zones: count("Microsoft.Network/privateDnsZones"),
+            links: count("Microsoft.Network/privateDnsZones/virtualNetworkLinks"),
+            a_record_sets: records.len(),
+            records_cover_mount_addresses: !mounts.is_empty()
+                && records.iter().all(|r| *r == mounts),
+            container_data: w
+                .of_type("Microsoft.Storage/storageAccounts/blobServices/containers")
+                .map(|c| (c.sandbox.holds_data, c.sandbox.blobs.len()))
+                .collect(),
+        }
+    }
+
+    /// Exactly one of each, the subnet named `subnet`, and the records complete.
+    pub fn is_one_of_each(&self, subnet: &str) -> bool {
+        self.caches == 1
+            && self.cache_subnets.len() == 1
+            && self.cache_subnets[0].eq_ignore_ascii_case(subnet)
+            && self.storage_accounts == 1
+            && self.containers == 1
+            && self.cache_role_assignments == 2
+            && self.storage_targets == 1
+            && self.zones == 1
+            && self.links == 1
+            && self.a_record_sets == 1
+            && self.records_cover_mount_addresses
+    }
+
+    /// After `down`: nothing the tool created, the account and its container kept.
+    pub fn is_torn_down(&self) -> bool {
+        self.caches == 0
+            && self.cache_subnets.is_empty()
+            && self.storage_accounts == 1
+            && self.containers == 1
+            && self.cache_role_assignments == 0
+            && self.storage_targets == 0
+            && self.zones == 0
+            && self.links == 0
+            && self.a_record_sets == 0
+    }
+}
+
+impl ServedSandbox {
+    /// `serve` with a world file (loaded if present, saved every 5 s and on SIGTERM), a time
+    /// scale and optional faults.
+    pub fn start_with(world: &Path, log: &Path, time_scale: f64, faults: Option<&str>) -> Self {
+        use std::io::BufRead;
+        let mut c = Command::new(bin("hpccache-sandbox"));
+        c.args(["serve", "--port", "0", "--time-scale", &time_scale.to_string()])
+            .arg("--world")
+            .arg(world)
+            .arg("--log")
+            .arg(log);
+        if let Some(f) = faults {
+            c.args(["--faults", f]);
+        }
+        let mut child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start hpccache-sandbox serve");
+        let stdout = child.stdout.take().expect("serve stdout");
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read the serve banner");
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let arm_endpoint = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no endpoint in the serve banner {line:?}"))
+            .to_string();
+        ServedSandbox {
+            child,
+            arm_endpoint,
+        }
+    }
+
+    /// Stops `serve` with SIGTERM, which saves its world file, and waits for it.
+    pub fn stop_and_save(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// `az-hpccache-ext` of `scratch` pointed at this server as a custom cloud (no
+    /// `--sandbox`): what a user of a shared sandbox, or of Azure, runs.
+    pub fn az(&self, scratch: &Scratch) -> Command {
+        let mut c = scratch.cmd("az-hpccache-ext");
+        c.env("HPCCACHE_ARM_ENDPOINT", &self.arm_endpoint)
+            .env("HPCCACHE_GRAPH_ENDPOINT", self.graph_endpoint())
+            .env(
+                "HPCCACHE_ACCESS_TOKEN",
+                hpccache_sandbox::sandbox::DEFAULT_TOKEN,
+            )
+            .env_remove("HPCCACHE_SANDBOX")
+            .env_remove("HPCCACHE_SANDBOX_FAULTS")
+            .env_remove("AZURE_SUBSCRIPTION_ID");
+        c
+    }
+}
+
+// ---- Reliability suite helpers (issue 7 items 3–7) ----
+
+/// Whether a logged sandbox request (as [`Scratch::sandbox_requests`] returns it) changes the
+/// world: every PUT, PATCH, DELETE and POST except the read-only POSTs (`listKeys`-style
+/// listings, `checkNameAvailability`, `listClusterUserCredential`).
+pub fn is_write(request: &serde_json::Value) -> bool {
+    let method = request["method"].as_str().unwrap_or_default();
+    let path = request["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match method {
+        "PUT" | "PATCH" | "DELETE" => true,
+        "POST" => {
+            !(path.ends_with("/checknameavailability")
+                || path.contains("/listclusterusercredential")
+                || path.ends_with("/list"))
+        }
+        _ => false,
+    }
+}
+
+impl Scratch {
+    /// The state file `up -n <deployment>` uses in this scratch home.
+    pub fn state_file(&self, deployment: &str) -> PathBuf {
+        self.deployments_dir().join(format!("{deployment}.json"))
+    }
+
+    /// The logged requests that changed the sandbox world (see [`is_write`]).
+    pub fn sandbox_writes(&self) -> Vec<serde_json::Value> {
+        self.sandbox_requests()
+            .into_iter()
+            .filter(is_write)
+            .collect()
+    }
+
+    /// Copies the state directory of `other` (state files and the sandbox world) into this
+    /// scratch home, so a test can start many runs from one finished `up` without re-running it.
+    pub fn copy_state_from(&self, other: &Scratch) {
+        let from = other.deployments_dir();
+        let to = self.deployments_dir();
+        std::fs::create_dir_all(&to).expect("create the state directory");
+        for entry in std::fs::read_dir(&from).expect("read the state directory") {
+            let entry = entry.expect("directory entry");
+            let name = entry.file_name();
+            let name_str = name.to_string_lossy();
+            if entry.path().is_file() && !name_str.ends_with(".lock") && !name_str.ends_with(".tmp")
+            {
+                std::fs::copy(entry.path(), to.join(&name)).expect("copy a state file");
+            }
+        }
+    }
+}
+
+/// How many resources of each type the sandbox world holds (`Microsoft.StorageCache/caches` → 1).
+pub fn resource_counts(
+    world: &hpccache_sandbox::world::World,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in world.resources.values() {
+        *counts.entry(r.rtype.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+impl Scratch {
+    /// `az-hpccache-ext --sandbox` with Azure's durations scaled by `scale` (0.0005: a
+    /// 20-minute cache takes 0.6 s), so runs last long enough to overlap or be interrupted.
+    pub fn az_sandbox_scaled(&self, scale: &str) -> Command {
+        let mut c = self.az_sandbox();
+        c.env("HPCCACHE_SANDBOX_TIME_SCALE", scale);
+        c
+    }
+}
+
+// ---- Benchmark helpers (tests/src/bin/bench-*.rs) ----
+
+impl ServedSandbox {
+    /// `serve` of an existing world file with instant time, also writing a kubeconfig for
+    /// the world's default cluster to `kubeconfig`: what the real `kubectl` and
+    /// `kubectl-hpccache --kubeconfig` talk to, with the request log at `log`.
+    pub fn serve_world(world: &Path, log: &Path, kubeconfig: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(bin("hpccache-sandbox"))
+            .args(["serve", "--port", "0", "--time-scale", "0", "--world"])
+            .arg(world)
+            .arg("--log")
+            .arg(log)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start hpccache-sandbox serve");
+        let stdout = child.stdout.take().expect("serve stdout");
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read the serve banner");
+        // Keep draining: with the pipe closed, serve's next line on stdout would kill it.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let arm_endpoint = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no endpoint in the serve banner {line:?}"))
+            .to_string();
+        ServedSandbox {
+            child,
+            arm_endpoint,
+        }
+    }
+}
+
+/// The median of `v` (the upper one for an even count); wall-time samples on a shared
+/// machine have outliers, which the median ignores and the mean would not.
+pub fn median(v: &[f64]) -> f64 {
+    assert!(!v.is_empty(), "median of no samples");
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+/// Samples as `0.123, 0.456`, for a report line.
+pub fn fmt_list(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -72,7 +72,9 @@ async fn create_namespace(client: &kube::Client, name: &str, labels: Value) {
         "metadata": {"name": name, "labels": labels}
     }))
     .expect("namespace");
-    api.create(&PostParams::default(), &ns).await.expect("create namespace");
+    api.create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
 }
 
 async fn create_deployment(client: &kube::Client, ns: &str, name: &str) {
@@ -90,7 +92,9 @@ async fn create_deployment(client: &kube::Client, ns: &str, name: &str) {
         }
     }))
     .expect("deployment");
-    api.create(&PostParams::default(), &d).await.expect("create deployment");
+    api.create(&PostParams::default(), &d)
+        .await
+        .expect("create deployment");
 }
 
 /// resourceVersions of our PV and claims.
@@ -134,16 +138,27 @@ fn mount_verify_status_unmount_round_trip() {
         out,
         "persistentvolume/hpccache-myhpccache-default created\npersistentvolumeclaim/hpccache-myhpccache created\n"
     );
-    let recorded: Vec<String> = state(&s).kube.iter().map(|o| format!("{}/{}", o.kind, o.name)).collect();
+    let recorded: Vec<String> = state(&s)
+        .kube
+        .iter()
+        .map(|o| format!("{}/{}", o.kind, o.name))
+        .collect();
     assert_eq!(
         recorded,
-        ["PersistentVolume/hpccache-myhpccache-default", "PersistentVolumeClaim/hpccache-myhpccache"]
+        [
+            "PersistentVolume/hpccache-myhpccache-default",
+            "PersistentVolumeClaim/hpccache-myhpccache"
+        ]
     );
     chown_root_for_1000(&s);
     let out = ok(s.kubectl_sandbox().arg("verify"));
     assert!(out.ends_with("8 of 8 checks passed.\n"), "{out}");
+    wait_bound(&s);
     let out = ok(s.kubectl_sandbox().arg("status"));
-    assert!(out.contains("default     hpccache-myhpccache   Bound"), "{out}");
+    assert!(
+        out.contains("default     hpccache-myhpccache   Bound"),
+        "{out}"
+    );
     let out = ok(s.kubectl_sandbox().arg("unmount"));
     assert_eq!(
         out,
@@ -155,7 +170,11 @@ fn mount_verify_status_unmount_round_trip() {
     // No probe pod is left behind.
     let pods = with_cluster(&s, |client, _| async move {
         let api: Api<Pod> = Api::all(client);
-        api.list(&ListParams::default()).await.expect("pods").items.len()
+        api.list(&ListParams::default())
+            .await
+            .expect("pods")
+            .items
+            .len()
     });
     assert_eq!(pods, 0);
 }
@@ -165,6 +184,7 @@ fn re_running_mount_changes_nothing() {
     let s = Scratch::new();
     s.up_sandbox(&[]);
     ok(s.kubectl_sandbox().arg("mount"));
+    wait_bound(&s);
     let before = with_cluster(&s, |c, _| async move { versions(&c).await });
     let out = ok(s.kubectl_sandbox().arg("mount"));
     assert_eq!(
@@ -190,7 +210,12 @@ fn verify_fails_for_a_wrong_path() {
     ok(s.kubectl_sandbox().args(["mount", "--path", "/wrong"]));
     let out = verify_failure(&s);
     assert!(out.contains("[FAIL] NFS path is a namespace path of the cache\n         the volume mounts \"/wrong\"; the cache exports /myfilepath"), "{out}");
-    assert!(out.contains("mount.nfs: access denied by server while mounting server.myhpccache.local:/wrong"), "{out}");
+    assert!(
+        out.contains(
+            "mount.nfs: access denied by server while mounting server.myhpccache.local:/wrong"
+        ),
+        "{out}"
+    );
     assert!(out.contains("az hpc-cache storage-target list"), "{out}");
 }
 
@@ -205,8 +230,16 @@ fn verify_fails_for_an_unlinked_dns_zone() {
         async {}
     });
     let out = verify_failure(&s);
-    assert!(out.contains("mount.nfs: Failed to resolve server server.myhpccache.local: Name or service not known"), "{out}");
-    assert!(out.contains("az network private-dns link vnet create"), "{out}");
+    assert!(
+        out.contains(
+            "mount.nfs: Failed to resolve server server.myhpccache.local: Name or service not known"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("az network private-dns link vnet create"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -241,13 +274,36 @@ fn verify_fails_under_root_squash_for_a_non_root_user() {
     insta::assert_snapshot!("verify_root_squash", out);
 }
 
+/// Lets the binder bind the claims a `mount` just applied (it runs on the controllers'
+/// tick, which may come after the mount's process ended).
+fn wait_bound(s: &Scratch) {
+    with_cluster(s, |c, _| async move {
+        let claims: Api<PersistentVolumeClaim> = Api::all(c);
+        for _ in 0..100 {
+            let l = claims.list(&ListParams::default()).await.expect("claims");
+            if l.items
+                .iter()
+                .all(|c| c.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound"))
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("claims never bound");
+    });
+}
+
 #[test]
 fn status_snapshot() {
     let s = Scratch::new();
     s.up_sandbox(&[]);
     ok(s.kubectl_sandbox().arg("mount"));
+    wait_bound(&s);
     insta::assert_snapshot!("status", ok(s.kubectl_sandbox().arg("status")));
-    insta::assert_snapshot!("status_wide", ok(s.kubectl_sandbox().args(["status", "-o", "wide"])));
+    insta::assert_snapshot!(
+        "status_wide",
+        ok(s.kubectl_sandbox().args(["status", "-o", "wide"]))
+    );
 }
 
 #[test]
@@ -261,16 +317,34 @@ fn three_namespaces_and_a_workload_patch() {
         }
         create_namespace(&c, "other", json!({"team": "web"})).await;
     });
-    let out = ok(s
-        .kubectl_sandbox()
-        .args(["mount", "--namespace-selector", "team=hpc", "--to", "deployment/web", "-o", "name"]));
+    let out = ok(s.kubectl_sandbox().args([
+        "mount",
+        "--namespace-selector",
+        "team=hpc",
+        "--to",
+        "deployment/web",
+        "-o",
+        "name",
+    ]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 9, "{out}");
-    assert!(lines.contains(&"persistentvolume/hpccache-myhpccache-team-b"), "{out}");
+    assert!(
+        lines.contains(&"persistentvolume/hpccache-myhpccache-team-b"),
+        "{out}"
+    );
     assert!(lines.contains(&"deployment/web"), "{out}");
     // Re-running patches nothing twice.
-    let again = ok(s.kubectl_sandbox().args(["mount", "-n", "team-a,team-b,team-c", "--to", "deployment/web"]));
-    assert!(!again.contains("created") && !again.contains("configured"), "{again}");
+    let again = ok(s.kubectl_sandbox().args([
+        "mount",
+        "-n",
+        "team-a,team-b,team-c",
+        "--to",
+        "deployment/web",
+    ]));
+    assert!(
+        !again.contains("created") && !again.contains("configured"),
+        "{again}"
+    );
     let (mounts, vols) = with_cluster(&s, |c, _| async move {
         let api: Api<Deployment> = Api::namespaced(c, "team-b");
         let d = api.get("web").await.expect("deployment");
@@ -284,7 +358,10 @@ fn three_namespaces_and_a_workload_patch() {
     assert_eq!(mounts[0].mount_path, "/mnt/azure");
     assert_eq!(vols.len(), 1);
     assert_eq!(
-        vols[0].persistent_volume_claim.as_ref().map(|c| c.claim_name.as_str()),
+        vols[0]
+            .persistent_volume_claim
+            .as_ref()
+            .map(|c| c.claim_name.as_str()),
         Some("hpccache-myhpccache")
     );
     let out = ok(s.kubectl_sandbox().arg("unmount"));
@@ -293,7 +370,10 @@ fn three_namespaces_and_a_workload_patch() {
     let vols = with_cluster(&s, |c, _| async move {
         let api: Api<Deployment> = Api::namespaced(c, "team-a");
         let d = api.get("web").await.expect("deployment");
-        d.spec.and_then(|s| s.template.spec).and_then(|s| s.volumes).unwrap_or_default()
+        d.spec
+            .and_then(|s| s.template.spec)
+            .and_then(|s| s.volumes)
+            .unwrap_or_default()
     });
     assert!(vols.is_empty());
     assert!(state(&s).kube.is_empty());
@@ -313,7 +393,9 @@ fn unmount_refuses_while_a_pod_it_did_not_patch_uses_the_claim() {
                 "volumes": [{"name": "disk01", "persistentVolumeClaim": {"claimName": "hpccache-myhpccache"}}]}
         }))
         .expect("pod");
-        api.create(&PostParams::default(), &pod).await.expect("create pod");
+        api.create(&PostParams::default(), &pod)
+            .await
+            .expect("create pod");
     });
     let (code, _, err) = run(s.kubectl_sandbox().arg("unmount"));
     assert_eq!(code, 1);
@@ -321,7 +403,10 @@ fn unmount_refuses_while_a_pod_it_did_not_patch_uses_the_claim() {
     assert!(err.contains("--force"), "{err}");
     assert_eq!(state(&s).kube.len(), 2);
     let out = ok(s.kubectl_sandbox().args(["unmount", "--force"]));
-    assert!(out.contains("persistentvolume/hpccache-myhpccache-default deleted"), "{out}");
+    assert!(
+        out.contains("persistentvolume/hpccache-myhpccache-default deleted"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -329,8 +414,174 @@ fn dry_run_server_writes_nothing() {
     let s = Scratch::new();
     s.up_sandbox(&[]);
     let out = ok(s.kubectl_sandbox().args(["mount", "--dry-run=server"]));
-    assert!(out.contains("persistentvolume/hpccache-myhpccache-default created (server dry run)"), "{out}");
+    assert!(
+        out.contains("persistentvolume/hpccache-myhpccache-default created (server dry run)"),
+        "{out}"
+    );
     assert!(state(&s).kube.is_empty());
     let v = with_cluster(&s, |c, _| async move { versions(&c).await });
     assert!(v.is_empty(), "{v:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_verify_leaves_no_probe_pod() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    // A claim that never binds (its volume is reserved for another claim) keeps the probe
+    // pod Pending, so verify is still waiting when Ctrl-C comes.
+    with_cluster(&s, |c, _| async move {
+        let pvs: Api<PersistentVolume> = Api::all(c.clone());
+        let held: PersistentVolume = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "nowhere"},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteMany"],
+                "claimRef": {"namespace": "other", "name": "theirs"},
+                "nfs": {"server": "10.0.0.99", "path": "/elsewhere"}}
+        }))
+        .expect("pv");
+        pvs.create(&PostParams::default(), &held)
+            .await
+            .expect("create pv");
+        let api: Api<PersistentVolumeClaim> = Api::namespaced(c, "default");
+        let pvc: PersistentVolumeClaim = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "stuck"},
+            "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "", "volumeName": "nowhere",
+                "resources": {"requests": {"storage": "1Gi"}}}
+        }))
+        .expect("pvc");
+        api.create(&PostParams::default(), &pvc)
+            .await
+            .expect("create pvc");
+    });
+    let child = s
+        .kubectl_sandbox()
+        .args(["verify", "--claim", "stuck", "--as-user", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn verify");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let probes = with_cluster(&s, |c, _| async move {
+        let api: Api<Pod> = Api::all(c);
+        let lp = ListParams::default().labels(hpccache_core::probe::PROBE_LABEL);
+        api.list(&lp).await.expect("pods").items.len()
+    });
+    assert_eq!(probes, 0);
+}
+
+#[test]
+fn a_guide_claim_binds_to_a_stray_volume_while_ours_cannot() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    with_cluster(&s, |c, _| async move {
+        let pvs: Api<PersistentVolume> = Api::all(c.clone());
+        let stray: PersistentVolume = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "stray"},
+            "spec": {"capacity": {"storage": "100Gi"}, "accessModes": ["ReadWriteMany"],
+                "nfs": {"server": "10.0.0.99", "path": "/elsewhere"}}
+        }))
+        .expect("pv");
+        pvs.create(&PostParams::default(), &stray)
+            .await
+            .expect("create pv");
+    });
+    ok(s.kubectl_sandbox().arg("mount"));
+    with_cluster(&s, |c, _| async move {
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(c, "default");
+        let guide: PersistentVolumeClaim = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "pvc-nfs"},
+            "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "",
+                "resources": {"requests": {"storage": "100Gi"}}}
+        }))
+        .expect("pvc");
+        claims
+            .create(&PostParams::default(), &guide)
+            .await
+            .expect("create pvc");
+    });
+    let bound = with_cluster(&s, |c, _| async move {
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(c, "default");
+        let mut out = Vec::new();
+        for name in ["pvc-nfs", "hpccache-myhpccache"] {
+            for _ in 0..50 {
+                let got = claims.get(name).await.expect("claim");
+                let phase = got.status.and_then(|s| s.phase).unwrap_or_default();
+                if phase == "Bound" {
+                    out.push(got.spec.and_then(|s| s.volume_name).unwrap_or_default());
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        out
+    });
+    assert_eq!(bound, ["stray", "hpccache-myhpccache-default"]);
+}
+
+#[test]
+fn verify_in_a_restricted_namespace_probes_only_as_non_root() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    with_cluster(&s, |c, _| async move {
+        create_namespace(
+            &c,
+            "locked",
+            json!({"pod-security.kubernetes.io/enforce": "restricted"}),
+        )
+        .await;
+    });
+    ok(s.kubectl_sandbox().args(["mount", "-n", "locked"]));
+    chown_root_for_1000(&s);
+    let out = ok(s.kubectl_sandbox().args(["verify", "-n", "locked"]));
+    assert!(
+        out.contains("skipped: namespace locked enforces the restricted pod security level"),
+        "{out}"
+    );
+    assert!(out.contains("[ok]   probe as uid 1000 can write"), "{out}");
+}
+
+#[test]
+fn manifests_print_the_pair_and_the_workload_patch_without_a_cluster() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    // No --sandbox: manifests never connects.
+    let out = ok(s.cmd("kubectl-hpccache").args([
+        "manifests",
+        "-n",
+        "team-a",
+        "--to",
+        "deployment/web",
+        "--sub-path",
+        "team-a",
+    ]));
+    let docs: Vec<Value> = out
+        .split("\n---\n")
+        .map(|d| serde_saphyr::from_str(d).expect("yaml document"))
+        .collect();
+    assert_eq!(docs.len(), 3, "{out}");
+    assert_eq!(docs[0]["kind"], "PersistentVolume");
+    assert_eq!(docs[0]["spec"]["nfs"]["path"], "/myfilepath/team-a");
+    assert_eq!(docs[0]["spec"]["capacity"]["storage"], "3072Gi");
+    assert_eq!(docs[1]["spec"]["volumeName"], "hpccache-myhpccache-team-a");
+    assert_eq!(docs[2]["kind"], "Deployment");
+    assert_eq!(
+        docs[2]["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"],
+        "/mnt/azure"
+    );
+    let json_out = ok(s.cmd("kubectl-hpccache").args(["manifests", "-o", "json"]));
+    let list: Value = serde_json::from_str(&json_out).expect("json");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
 }

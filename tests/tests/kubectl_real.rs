@@ -87,11 +87,19 @@ fn manifests_pass_kubectl_apply_dry_run_client() {
         .args(["manifests", "-n", "default"])
         .output()
         .expect("manifests");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let yaml = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(yaml.contains("\n---\n"), "{yaml}");
     let (code, stdout, stderr) = served(&s, |kc| async move {
-        output(kubectl(&k, &kc, &["apply", "--dry-run=client", "-f", "-"]), Some(yaml)).await
+        output(
+            kubectl(&k, &kc, &["apply", "--dry-run=client", "-f", "-"]),
+            Some(yaml),
+        )
+        .await
     });
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert_eq!(
@@ -108,14 +116,29 @@ fn kubectl_reads_back_what_mount_wrote() {
     let s = Scratch::new();
     s.up_sandbox(&[]);
     let out = s.kubectl_sandbox().arg("mount").output().expect("mount");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (code, stdout, stderr) = served(&s, |kc| async move {
-        output(kubectl(&k, &kc, &["get", "pv,pvc", "-A", "-o", "json"]), None).await
+        output(
+            kubectl(
+                &k,
+                &kc,
+                &["get", "pv,pvc", "-A", "-o", "json", "--show-managed-fields"],
+            ),
+            None,
+        )
+        .await
     });
     assert_eq!(code, 0, "{stderr}");
     let list: Value = serde_json::from_str(&stdout).expect("json");
     let items = list["items"].as_array().expect("items");
-    let pv = items.iter().find(|i| i["kind"] == "PersistentVolume").expect("pv");
+    let pv = items
+        .iter()
+        .find(|i| i["kind"] == "PersistentVolume")
+        .expect("pv");
     let pvc = items
         .iter()
         .find(|i| i["kind"] == "PersistentVolumeClaim")
@@ -157,20 +180,59 @@ fn kubectl_finds_and_runs_the_plugin() {
         let mut c = s.kubectl_sandbox();
         let c = c.env("PATH", &path).args(args);
         let mut real = Command::new(&k);
-        real.args(args).envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-        real.current_dir(s.path()).env_remove("KUBECONFIG").env_remove("HPCCACHE_STATE");
+        real.args(args)
+            .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        real.current_dir(s.path())
+            .env_remove("KUBECONFIG")
+            .env_remove("HPCCACHE_STATE");
         real.output().expect("kubectl")
     };
     let list = run(&["plugin", "list"]);
     let text = String::from_utf8_lossy(&list.stdout);
-    assert!(text.contains("kubectl-hpccache"), "{text}\n{}", String::from_utf8_lossy(&list.stderr));
+    assert!(
+        text.contains("kubectl-hpccache"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     let help = run(&["hpccache", "--help"]);
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl hpccache"));
     let mount = run(&["hpccache", "mount", "-o", "name"]);
-    assert!(mount.status.success(), "{}", String::from_utf8_lossy(&mount.stderr));
+    assert!(
+        mount.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mount.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&mount.stdout),
         "persistentvolume/hpccache-myhpccache-default\npersistentvolumeclaim/hpccache-myhpccache\n"
     );
+}
+
+/// The production path: a kubeconfig, not `--sandbox` (the sandbox served from this test).
+#[test]
+fn mount_and_verify_through_a_kubeconfig() {
+    let s = Scratch::new();
+    s.up_sandbox(&["--no-root-squash"]);
+    let results = served(&s, |kc| {
+        let mut mount = s.cmd("kubectl-hpccache");
+        mount
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["mount", "-n", "default"]);
+        let mut verify = s.cmd("kubectl-hpccache");
+        verify
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["verify", "--as-user", "0"]);
+        async move { (output(mount, None).await, output(verify, None).await) }
+    });
+    let ((code, out, err), (vcode, vout, verr)) = results;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("persistentvolume/hpccache-myhpccache-default created"),
+        "{out}"
+    );
+    assert_eq!(vcode, 0, "{vout}\n{verr}");
+    assert!(vout.ends_with("8 of 8 checks passed.\n"), "{vout}");
 }

@@ -45,6 +45,14 @@ pub fn run(cli: &Cli, cmd: &DownCommand) -> Result<(), CliError> {
         hpccache_core::spec::names::deployment("--name", n)?;
     }
     let store = lock_state(cli, cmd.name.as_deref())?;
+    // A missing, corrupt, foreign or newer state file is refused before the first request (the
+    // session lists subscriptions when it opens), not after (reliability suite, issue 7 item 4).
+    if store.load()?.is_none() {
+        return Err(hpccache_core::Error::StateMissing {
+            path: store.path().to_path_buf(),
+        }
+        .into());
+    }
     let what = if cmd.delete_data {
         "everything this deployment created, its data included"
     } else {

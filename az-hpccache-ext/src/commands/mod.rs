@@ -2,6 +2,7 @@
 //! its result to [`print`].
 
 pub mod aks;
+pub mod attach;
 pub mod cache;
 mod confirm;
 pub mod dns;
@@ -32,6 +33,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::State(cmd) => state::run(cli, cmd),
         Command::Up(cmd) => up::run(cli, cmd),
+        Command::Attach(cmd) => attach::run(cli, cmd),
         Command::Down(cmd) => down::run(cli, cmd),
         Command::Status(cmd) => status::run(cli, cmd),
         Command::Aks(cmd) => aks::run(cli, cmd),

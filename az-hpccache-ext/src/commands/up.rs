@@ -20,8 +20,8 @@ Examples:
   See what it would do, without writing anything:
     az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --dry-run -o table
 
-  Rehearse the whole flow on the in-process sandbox:
-    az-hpccache-ext up --sandbox -g myResourceGroup --cluster myAKSCluster -n MyHpcCache
+  Rehearse the whole guide, Azure and cluster, on the in-process sandbox:
+    az-hpccache-ext up --sandbox -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --attach
 
   Start the cache and come back later:
     az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --no-wait
@@ -78,7 +78,9 @@ pub struct UpCommand {
     #[arg(long, default_value = "server")]
     pub dns_name: String,
     /// Map root on clients to the anonymous user (default).
-    #[arg(long, overrides_with = "no_root_squash")]
+    // Contradictory flags are an argument error (exit 2), not "last one wins": a script that
+    // says both has a bug the user should see (reliability suite, issue 7 item 4).
+    #[arg(long, conflicts_with = "no_root_squash")]
     pub root_squash: bool,
     /// Let root on clients act as root on the cache.
     #[arg(long)]
@@ -98,6 +100,12 @@ pub struct UpCommand {
     /// Do not prompt for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Then mount the volume into the cluster and verify it (what `attach` does), with the
+    /// cluster's credentials fetched through Azure: the whole guide in one command.
+    #[arg(long, conflicts_with_all = ["no_wait", "dry_run"])]
+    pub attach: bool,
+    #[command(flatten, next_help_heading = "Attach Arguments (with --attach)")]
+    pub cluster_side: super::attach::AttachArgs,
 }
 
 impl UpCommand {
@@ -152,9 +160,19 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
             "--no-wait and --dry-run cannot be used together".into(),
         ));
     }
+    if cmd.attach {
+        cmd.cluster_side.validate()?;
+    }
     let store = lock_state(cli, Some(&spec.deployment))?;
+    // A corrupt, foreign or newer state file is refused before the first request (the session
+    // lists subscriptions when it opens), not after (reliability suite, issue 7 item 4).
+    store.load()?;
     let state_path = store.path().to_path_buf();
-    let session = Session::open(cli)?;
+    let session = if cmd.attach {
+        Session::open_with_clusters(cli)?
+    } else {
+        Session::open(cli)?
+    };
     let mode = if cmd.dry_run {
         Mode::DryRun
     } else if cmd.no_wait {
@@ -176,7 +194,7 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     };
     let deployment = spec.deployment.clone();
     let result = session.run(async {
-        deploy::up(&session.arm, spec, store, opts)
+        let report = deploy::up(&session.arm, spec, store, opts)
             .await
             .map_err(|f| {
                 let step = f
@@ -187,10 +205,18 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
                 "{step}What finished is recorded in {}. Run the same `up` command again to resume.",
                 state_path.display()
             ))
-            })
+            })?;
+        let attached = if cmd.attach && report.pending.is_empty() {
+            // `deploy::up` released the state file; take it again for the cluster side.
+            let store = LockedState::lock(&state_path)?;
+            Some(super::attach::attach_to_cluster(&session, &store, &cmd.cluster_side).await?)
+        } else {
+            None
+        };
+        Ok((report, attached))
     });
     session.close()?;
-    let report = result?;
+    let (report, attached) = result?;
     if cmd.dry_run {
         let plan =
             serde_json::to_value(&report.plan).map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -217,6 +243,17 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
         v["pending"] = json!(report.pending.iter().map(|s| s.name()).collect::<Vec<_>>());
         return print(cli, &v);
     }
-    let v = serde_json::to_value(report.summary()).map_err(|e| CliError::Runtime(e.to_string()))?;
+    let mut v =
+        serde_json::to_value(report.summary()).map_err(|e| CliError::Runtime(e.to_string()))?;
+    if let Some(kubernetes) = attached {
+        // The cluster side is done too: the next command is a workload, not a mount.
+        v["kubernetes"] = kubernetes;
+        v["nextCommand"] = json!(format!(
+            "kubectl hpccache verify {deployment} -n {}",
+            cmd.cluster_side.kube_namespace
+        ));
+        print(cli, &v)?;
+        return super::attach::fail_unless_verified(&v["kubernetes"]);
+    }
     print(cli, &v)
 }

@@ -4,6 +4,8 @@
 mod color;
 mod format;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod golden;
 mod json;
 mod python;

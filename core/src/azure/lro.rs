@@ -130,7 +130,7 @@ pub enum Until {
 }
 
 #[derive(Debug, Clone)]
-enum Phase {
+pub(super) enum Phase {
     Done(Option<Value>),
     Async(String),
     Location(String),
@@ -168,7 +168,7 @@ pub async fn start(
     })
 }
 
-fn first_phase(op: &Operation, initial: &ArmResponse) -> Result<Phase> {
+pub(super) fn first_phase(op: &Operation, initial: &ArmResponse) -> Result<Phase> {
     let follow = || match (&op.async_operation, &op.location) {
         (Some(a), _) => Some(Phase::Async(a.clone())),
         (None, Some(l)) => Some(Phase::Location(l.clone())),
@@ -313,7 +313,9 @@ async fn run(
                 .scaled(other.unwrap_or(policy.default_interval))
                 .max(policy.min_interval),
         };
-        if started.elapsed() + interval > policy.timeout {
+        // saturating: `+` panics on overflow, and the interval can be a server's Retry-After of
+        // any size (reliability suite, issue 7 item 7).
+        if started.elapsed().saturating_add(interval) > policy.timeout {
             return Err(timeout_error(op, policy));
         }
         tokio::time::sleep(interval).await;
@@ -330,7 +332,8 @@ async fn run(
                     percent,
                     elapsed: started.elapsed(),
                 });
-                next_delay = retry_after;
+                // A service may send Retry-After only on some answers; keep its pace.
+                next_delay = retry_after.or(next_delay.filter(|d| !d.is_zero()));
             }
             // An operation URL kept across runs may have expired; the resource still tells.
             Err(e)
@@ -514,7 +517,7 @@ pub fn is_terminal(state: &str) -> bool {
         .any(|t| t.eq_ignore_ascii_case(state))
 }
 
-fn operation_failed(op: &Operation, status: &str, error: Option<&Value>) -> Error {
+pub(super) fn operation_failed(op: &Operation, status: &str, error: Option<&Value>) -> Error {
     let text = |k: &str| {
         error
             .and_then(|e| e.get(k))
@@ -541,7 +544,7 @@ fn operation_failed(op: &Operation, status: &str, error: Option<&Value>) -> Erro
     }
 }
 
-fn provisioning_failed(op: &Operation, state: &str, body: &Value) -> Error {
+pub(super) fn provisioning_failed(op: &Operation, state: &str, body: &Value) -> Error {
     // Some providers leave the cause in the resource (caches: properties.health).
     let detail = body
         .pointer("/properties/health/statusDescription")

@@ -34,3 +34,5 @@ pub use credential::{AccessToken, StaticToken, TokenSource};
 pub use ids::ResourceId;
 pub use lro::{FinalState, Operation, OperationKind, PollPolicy, Until};
 pub use transport::Method;
+#[cfg(test)]
+mod fuzz_tests;

@@ -65,7 +65,7 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
 
     if let Some(id) = owned(&state, keys::CACHE) {
         let cache_id = ResourceId::parse(&id)?;
-        if let Some(c) = optional(cache::get_cache(client, &cache_id).await)? {
+        if let Some(c) = settled_cache(client, &cache_id, &opts.waits.cache).await? {
             let health = c.properties.health.as_ref().and_then(|h| h.state.clone());
             let healthy = health
                 .as_deref()
@@ -236,6 +236,48 @@ fn ignore_404(r: Result<()>) -> Result<()> {
     match r {
         Err(e) if e.is_not_found() => Ok(()),
         other => other,
+    }
+}
+
+/// The cache once no operation is running on it (or `None` when it is gone).
+///
+/// RELIABILITY.md (fix 3): a `down` killed after it sent the cache's DELETE (or during a flush,
+/// or while `up` still creates the cache) leaves the cache `Deleting`/`Flushing`/
+/// `Transitioning`. The re-run read that health once and refused ("not healthy enough to
+/// flush"), so an interrupted `down` could not finish without `--force`. It now waits for the
+/// operation to end first (polling from `min_interval`, doubling up to the policy's interval,
+/// within its timeout); a cache being deleted was flushed by the run that deleted it, and one
+/// that ends unhealthy is still refused below.
+async fn settled_cache(
+    client: &ArmClient,
+    id: &ResourceId,
+    policy: &lro::PollPolicy,
+) -> Result<Option<cache::Cache>> {
+    let started = std::time::Instant::now();
+    let ceiling = client
+        .scaled(policy.default_interval)
+        .max(policy.min_interval);
+    let mut interval = policy.min_interval;
+    loop {
+        let Some(c) = optional(cache::get_cache(client, id).await)? else {
+            return Ok(None);
+        };
+        let provisioning = c.properties.provisioning_state.as_deref().unwrap_or("Succeeded");
+        let health = c
+            .properties
+            .health
+            .as_ref()
+            .and_then(|h| h.state.as_deref())
+            .unwrap_or_default();
+        let busy = !lro::is_terminal(provisioning)
+            || ["Transitioning", "Flushing", "Upgrading"]
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(health));
+        if !busy || started.elapsed().saturating_add(interval) > policy.timeout {
+            return Ok(Some(c));
+        }
+        tokio::time::sleep(interval).await;
+        interval = interval.saturating_mul(2).min(ceiling);
     }
 }
 

@@ -107,6 +107,9 @@ pub async fn up(
         }
         .into());
     }
+    // An explicit --subnet-prefix outside the vnet or overlapping is bad input: refuse it
+    // before any step writes (only the cluster and its vnet are read).
+    steps::subnet::preflight(client, &spec).await?;
     let ctx = Arc::new(context::Ctx::new(
         client.clone(),
         spec,

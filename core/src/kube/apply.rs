@@ -7,8 +7,8 @@ use std::fmt::Debug;
 use ::kube::Api;
 use ::kube::api::{Patch, PatchParams};
 use serde::Serialize;
-use serde_json::Value;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::{DryRun, Error, FIELD_MANAGER, Result};
 
@@ -41,9 +41,13 @@ pub struct Applied<K> {
 /// Applies `desired`. `adjust` may change it once the current object is known (e.g. keep
 /// the binder's `claimRef.uid`, which a real server would otherwise drop, since
 /// `claimRef` is an atomic struct).
+///
+/// `known` is the current object when the caller already listed it (saves a GET per
+/// object when mounting into many namespaces); `None` reads it.
 pub async fn apply_with<K>(
     api: &Api<K>,
     mut desired: K,
+    known: Option<K>,
     dry_run: DryRun,
     adjust: impl FnOnce(&K, &mut K),
 ) -> Result<Applied<K>>
@@ -60,10 +64,13 @@ where
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
     };
-    let before = api
-        .get_opt(&name)
-        .await
-        .map_err(Error::api(format!("read {what}")))?;
+    let before = match known {
+        Some(k) => Some(k),
+        None => api
+            .get_opt(&name)
+            .await
+            .map_err(Error::api(format!("read {what}")))?,
+    };
     if let Some(current) = &before {
         // Already as we want it, and applied by us before: writing again could only churn
         // ownership (e.g. of the fields the binder added), so leave it alone.
@@ -127,7 +134,7 @@ pub async fn apply<K>(api: &Api<K>, desired: K, dry_run: DryRun) -> Result<Appli
 where
     K: ::kube::Resource<DynamicType = ()> + Clone + Debug + Serialize + DeserializeOwned,
 {
-    apply_with(api, desired, dry_run, |_, _| {}).await
+    apply_with(api, desired, None, dry_run, |_, _| {}).await
 }
 
 #[cfg(test)]
@@ -141,6 +148,9 @@ mod tests {
         let have = json!({"spec": {"claimRef": {"name": "c", "namespace": "n", "uid": "u"}, "x": [1, 2]}, "status": {}});
         assert!(is_subset(&want, &have));
         assert!(!is_subset(&json!({"spec": {"x": [1]}}), &have));
-        assert!(!is_subset(&json!({"spec": {"claimRef": {"name": "d"}}}), &have));
+        assert!(!is_subset(
+            &json!({"spec": {"claimRef": {"name": "d"}}}),
+            &have
+        ));
     }
 }

@@ -238,7 +238,10 @@ mod tests {
         let cr = pv.claim_ref.as_ref().unwrap();
         assert_eq!(cr.namespace.as_deref(), Some("team-a"));
         assert_eq!(cr.name.as_deref(), Some("hpccache-myhpccache"));
-        assert_eq!(pv.persistent_volume_reclaim_policy.as_deref(), Some("Retain"));
+        assert_eq!(
+            pv.persistent_volume_reclaim_policy.as_deref(),
+            Some("Retain")
+        );
         let c = p.claim.spec.as_ref().unwrap();
         assert_eq!(c.storage_class_name.as_deref(), Some(""));
         assert_eq!(c.volume_name.as_deref(), Some("hpccache-myhpccache-team-a"));
@@ -258,7 +261,10 @@ mod tests {
 
     #[test]
     fn sub_path_joins_with_one_slash() {
-        assert_eq!(join_path("/myfilepath", Some("team-a/")), "/myfilepath/team-a");
+        assert_eq!(
+            join_path("/myfilepath", Some("team-a/")),
+            "/myfilepath/team-a"
+        );
         assert_eq!(join_path("/", Some("x")), "/x");
         assert_eq!(join_path("/p", None), "/p");
     }

@@ -13,6 +13,7 @@
 //! Nothing here prints; results are values the binaries render.
 
 pub mod apply;
+pub mod attach;
 pub mod manifests;
 pub mod mount;
 pub mod probe;

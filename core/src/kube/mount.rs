@@ -1,10 +1,12 @@
 //! `mount`: one PV/claim pair per namespace (plus the workload patch), applied
 //! concurrently with a bounded number of namespaces in flight.
 
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim};
 use ::kube::Api;
 use ::kube::api::ListParams;
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim};
 use serde::Serialize;
 
 use super::apply::{self, Outcome};
@@ -72,7 +74,11 @@ pub async fn namespaces_matching(client: &::kube::Client, selector: &str) -> Res
         .list(&ListParams::default().labels(selector))
         .await
         .map_err(Error::api(format!("list namespaces matching {selector}")))?;
-    let mut names: Vec<String> = list.items.into_iter().filter_map(|n| n.metadata.name).collect();
+    let mut names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
     names.sort();
     Ok(names)
 }
@@ -86,17 +92,43 @@ pub fn pairs(req: &MountRequest) -> Vec<Pair> {
         .collect()
 }
 
+/// What already exists with our labels, listed once instead of read one by one.
+#[derive(Default)]
+struct Existing {
+    pvs: BTreeMap<String, PersistentVolume>,
+    claims: BTreeMap<(String, String), PersistentVolumeClaim>,
+}
+
+async fn existing(client: &::kube::Client, deployment: &str) -> Existing {
+    let lp = ListParams::default().labels(&manifests::selector(deployment));
+    let pvs: Api<PersistentVolume> = Api::all(client.clone());
+    let claims: Api<PersistentVolumeClaim> = Api::all(client.clone());
+    // A failed list only costs the GETs it would have saved.
+    let pvs = pvs.list(&lp).await.map(|l| l.items).unwrap_or_default();
+    let claims = claims.list(&lp).await.map(|l| l.items).unwrap_or_default();
+    Existing {
+        pvs: pvs
+            .into_iter()
+            .filter_map(|p| Some((p.metadata.name.clone()?, p)))
+            .collect(),
+        claims: claims
+            .into_iter()
+            .filter_map(|c| Some(((c.metadata.namespace.clone()?, c.metadata.name.clone()?), c)))
+            .collect(),
+    }
+}
+
 pub async fn mount(client: &::kube::Client, req: &MountRequest) -> MountResult {
     let concurrency = req.concurrency.max(1);
-    let mut results: Vec<(String, Result<Vec<AppliedObject>>)> =
-        futures::stream::iter(pairs(req))
-            .map(|pair| async move {
-                let ns = pair.namespace.clone();
-                (ns, mount_one(client, req, pair).await)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+    let known = &existing(client, &req.spec.deployment).await;
+    let mut results: Vec<(String, Result<Vec<AppliedObject>>)> = futures::stream::iter(pairs(req))
+        .map(|pair| async move {
+            let ns = pair.namespace.clone();
+            (ns, mount_one(client, req, known, pair).await)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = MountResult::default();
     for (ns, r) in results {
@@ -111,14 +143,20 @@ pub async fn mount(client: &::kube::Client, req: &MountRequest) -> MountResult {
 async fn mount_one(
     client: &::kube::Client,
     req: &MountRequest,
+    known: &Existing,
     pair: Pair,
 ) -> Result<Vec<AppliedObject>> {
     let pvs: Api<PersistentVolume> = Api::all(client.clone());
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &pair.namespace);
     let mut out = Vec::new();
-    let pv = apply::apply_with(&pvs, pair.pv, req.dry_run, keep_binding).await?;
+    let known_pv = known.pvs.get(pair.pv_name()).cloned();
+    let known_claim = known
+        .claims
+        .get(&(pair.namespace.clone(), pair.claim_name().to_string()))
+        .cloned();
+    let pv = apply::apply_with(&pvs, pair.pv, known_pv, req.dry_run, keep_binding).await?;
     out.push(applied("PersistentVolume", None, pv.object, pv.outcome));
-    let claim = apply::apply(&claims, pair.claim, req.dry_run).await?;
+    let claim = apply::apply_with(&claims, pair.claim, known_claim, req.dry_run, |_, _| {}).await?;
     out.push(applied(
         "PersistentVolumeClaim",
         Some(pair.namespace.clone()),

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use ::kube::Api;
+use ::kube::api::{DeleteParams, ListParams, LogParams, PostParams};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, Event, Namespace, PersistentVolumeClaimVolumeSource, Pod,
     PodSecurityContext, PodSpec, SeccompProfile, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use ::kube::Api;
-use ::kube::api::{DeleteParams, ListParams, LogParams, PostParams};
 
 use super::manifests::dns_name;
 use super::{Error, LABEL_MANAGED_BY, MANAGED_BY, Result};
@@ -95,7 +95,10 @@ async fn run_inner(
     let pod = pods
         .create(&PostParams::default(), &pod(spec))
         .await
-        .map_err(Error::api(format!("create a probe pod in {}", spec.namespace)))?;
+        .map_err(Error::api(format!(
+            "create a probe pod in {}",
+            spec.namespace
+        )))?;
     let name = pod.metadata.name.clone().unwrap_or_default();
     let outcome = wait(client, pods, spec, &name).await;
     // Removed whatever the outcome; a failed delete is reported only if all else went well.
@@ -128,7 +131,10 @@ async fn enforces_restricted(client: &::kube::Client, namespace: &str) -> Result
 /// so the same pod works in any namespace that allows the user at all.
 pub fn pod(spec: &ProbeSpec) -> Pod {
     let labels = BTreeMap::from([
-        (probe::PROBE_LABEL.to_string(), label_value(&spec.deployment)),
+        (
+            probe::PROBE_LABEL.to_string(),
+            label_value(&spec.deployment),
+        ),
         (LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string()),
     ]);
     let (uid, non_root) = match spec.user {
@@ -254,5 +260,46 @@ async fn wait(
             )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(user: Option<u32>) -> ProbeSpec {
+        ProbeSpec {
+            namespace: "default".into(),
+            claim: "hpccache-c".into(),
+            deployment: "MyHpcCache".into(),
+            image: DEFAULT_IMAGE.into(),
+            user,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    #[test]
+    fn a_non_root_probe_meets_the_restricted_level() {
+        let p = pod(&spec(Some(1000)));
+        let s = p.spec.unwrap();
+        assert_eq!(s.restart_policy.as_deref(), Some("Never"));
+        let psc = s.security_context.unwrap();
+        assert_eq!(psc.run_as_non_root, Some(true));
+        assert_eq!(psc.run_as_user, Some(1000));
+        assert_eq!(psc.seccomp_profile.unwrap().type_, "RuntimeDefault");
+        let c = &s.containers[0];
+        let sc = c.security_context.clone().unwrap();
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(sc.capabilities.unwrap().drop.unwrap(), ["ALL"]);
+        assert_eq!(c.command.as_ref().unwrap()[..2], ["sh", "-c"]);
+        assert_eq!(p.metadata.labels.unwrap()[probe::PROBE_LABEL], "myhpccache");
+    }
+
+    #[test]
+    fn a_root_probe_does_not_claim_to_be_non_root() {
+        let p = pod(&spec(Some(0)));
+        let psc = p.spec.unwrap().security_context.unwrap();
+        assert_eq!(psc.run_as_non_root, None);
+        assert_eq!(psc.run_as_user, Some(0));
     }
 }

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use ::kube::Api;
 use ::kube::api::ListParams;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use serde::Serialize;
 
 use super::manifests::selector;
@@ -27,45 +27,67 @@ pub struct VolumeStatus {
     pub pods: Vec<String>,
 }
 
-/// The PVs labelled with `deployment`, sorted by namespace then name.
+/// The PVs labelled with `deployment`, sorted by namespace then name. Three list requests
+/// whatever the number of namespaces: PVs and claims by label, pods of all namespaces.
 pub async fn status(client: &::kube::Client, deployment: &str) -> Result<Vec<VolumeStatus>> {
-    let pvs: Api<PersistentVolume> = Api::all(client.clone());
     let lp = ListParams::default().labels(&selector(deployment));
-    let list = pvs
+    let pvs: Api<PersistentVolume> = Api::all(client.clone());
+    let pvs = pvs
         .list(&lp)
         .await
-        .map_err(Error::api("list PersistentVolumes"))?;
+        .map_err(Error::api("list PersistentVolumes"))?
+        .items;
+    if pvs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let claims: Api<PersistentVolumeClaim> = Api::all(client.clone());
+    let claims = claims
+        .list(&lp)
+        .await
+        .map_err(Error::api("list PersistentVolumeClaims"))?
+        .items;
+    let pods: Api<Pod> = Api::all(client.clone());
+    let pods = pods
+        .list(&ListParams::default())
+        .await
+        .map_err(Error::api("list pods"))?
+        .items;
+    let key = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        (
+            m.namespace.clone().unwrap_or_default(),
+            m.name.clone().unwrap_or_default(),
+        )
+    };
+    let claim_phase: BTreeMap<(String, String), String> = claims
+        .into_iter()
+        .map(|c| {
+            let phase = if c.metadata.deletion_timestamp.is_some() {
+                "Terminating".to_string()
+            } else {
+                c.status
+                    .and_then(|s| s.phase)
+                    .unwrap_or_else(|| "Pending".into())
+            };
+            (key(&c.metadata), phase)
+        })
+        .collect();
     let mut pods_by_ns: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    for p in pods {
+        pods_by_ns
+            .entry(p.metadata.namespace.clone().unwrap_or_default())
+            .or_default()
+            .push(p);
+    }
     let mut out = Vec::new();
-    for pv in list.items {
+    for pv in pvs {
         let spec = pv.spec.clone().unwrap_or_default();
         let cref = spec.claim_ref.clone().unwrap_or_default();
         let namespace = cref.namespace.clone().unwrap_or_default();
         let claim = cref.name.clone().unwrap_or_default();
-        let claim_phase = if namespace.is_empty() {
-            "Missing".to_string()
-        } else {
-            let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
-            match api
-                .get_opt(&claim)
-                .await
-                .map_err(Error::api(format!("read claim {namespace}/{claim}")))?
-            {
-                Some(c) => c
-                    .status
-                    .and_then(|s| s.phase)
-                    .unwrap_or_else(|| "Pending".into()),
-                None => "Missing".into(),
-            }
-        };
-        if !namespace.is_empty() && !pods_by_ns.contains_key(&namespace) {
-            let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-            let pods = api
-                .list(&ListParams::default())
-                .await
-                .map_err(Error::api(format!("list pods in {namespace}")))?;
-            pods_by_ns.insert(namespace.clone(), pods.items);
-        }
+        let claim_phase = claim_phase
+            .get(&(namespace.clone(), claim.clone()))
+            .cloned()
+            .unwrap_or_else(|| "Missing".into());
         let pods = pods_by_ns
             .get(&namespace)
             .map(|ps| pods_using(ps, &claim))
@@ -77,10 +99,13 @@ pub async fn status(client: &::kube::Client, deployment: &str) -> Result<Vec<Vol
             .unwrap_or_default();
         out.push(VolumeStatus {
             pv: pv.metadata.name.clone().unwrap_or_default(),
-            pv_phase: pv
-                .status
-                .and_then(|s| s.phase)
-                .unwrap_or_else(|| "Pending".into()),
+            pv_phase: if pv.metadata.deletion_timestamp.is_some() {
+                "Terminating".into()
+            } else {
+                pv.status
+                    .and_then(|s| s.phase)
+                    .unwrap_or_else(|| "Pending".into())
+            },
             namespace,
             claim,
             claim_phase,

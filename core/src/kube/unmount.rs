@@ -2,9 +2,9 @@
 //! claims and PVs. The data stays on the cache (reclaim policy Retain, and NFS volumes are
 //! never deleted by Kubernetes anyway).
 
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use ::kube::Api;
 use ::kube::api::{DeleteParams, ListParams};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use serde::Serialize;
 
 use super::status::{status, uses_claim};
@@ -120,11 +120,33 @@ where
     K: ::kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     match api.delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(source) => Err(Error::Api {
-            action: format!("delete {what}"),
-            source,
-        }),
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(source) => {
+            return Err(Error::Api {
+                action: format!("delete {what}"),
+                source,
+            });
+        }
     }
+    // Like `kubectl delete`, wait until the protection finalizers let it go, so a
+    // `status` right after shows it gone. A claim a pod still uses (--force) stays
+    // Terminating until that pod ends; do not wait for that forever.
+    let deadline = std::time::Instant::now() + DELETE_WAIT;
+    while std::time::Instant::now() < deadline {
+        match api.get_opt(name).await {
+            Ok(None) => break,
+            Ok(Some(_)) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Err(source) => {
+                return Err(Error::Api {
+                    action: format!("read {what}"),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
 }
+
+/// How long to wait for a deleted object to disappear.
+const DELETE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);

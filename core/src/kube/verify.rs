@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use ::kube::Api;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use serde::Serialize;
 
 use super::probe::{self, ProbeOutcome, ProbeSpec};
@@ -57,6 +57,9 @@ impl Expected {
     }
 }
 
+/// How long a claim may stay Pending before its binding counts as failed.
+const BIND_GRACE: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub image: String,
@@ -84,6 +87,11 @@ pub struct Check {
     /// How to fix a failure: lines to read or commands to run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fix: Vec<String>,
+    /// A failure that says what a workload will meet rather than that the volume is broken:
+    /// the non-root probe mounting fine but unable to write (root squash, ownership).
+    /// `kubectl hpccache verify` still fails on it; `az-hpccache-ext attach` warns.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
 }
 
 impl Check {
@@ -93,6 +101,7 @@ impl Check {
             status: Status::Pass,
             detail,
             fix: Vec::new(),
+            advisory: false,
         }
     }
     fn fail(name: impl Into<String>, detail: impl Into<String>, fix: Vec<String>) -> Check {
@@ -101,6 +110,7 @@ impl Check {
             status: Status::Fail,
             detail: Some(detail.into()),
             fix,
+            advisory: false,
         }
     }
     fn skip(name: impl Into<String>) -> Check {
@@ -109,6 +119,7 @@ impl Check {
             status: Status::Skip,
             detail: None,
             fix: Vec::new(),
+            advisory: false,
         }
     }
 }
@@ -130,7 +141,24 @@ fn remount(e: &Expected) -> String {
     format!("kubectl hpccache mount {} -n {}", e.deployment, e.namespace)
 }
 
+/// Runs the checklist. Ctrl-C at any point removes every probe pod of the deployment in
+/// the namespace and returns [`Error::Interrupted`].
 pub async fn verify(
+    client: &::kube::Client,
+    e: &Expected,
+    opts: &VerifyOptions,
+) -> Result<Verification> {
+    tokio::select! {
+        r = checklist(client, e, opts) => r,
+        _ = tokio::signal::ctrl_c() => {
+            // Best effort: the user is leaving; an error here must not hide the interrupt.
+            let _ = probe::cleanup(client, &e.namespace, &e.deployment).await;
+            Err(Error::Interrupted)
+        }
+    }
+}
+
+async fn checklist(
     client: &::kube::Client,
     e: &Expected,
     opts: &VerifyOptions,
@@ -138,10 +166,22 @@ pub async fn verify(
     let mut checks = Vec::new();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &e.namespace);
     let pvs: Api<PersistentVolume> = Api::all(client.clone());
-    let claim = claims
-        .get_opt(&e.claim)
-        .await
-        .map_err(Error::api(format!("read claim {}/{}", e.namespace, e.claim)))?;
+    // A claim applied a moment ago may not be bound yet: give the binder a few seconds
+    // before judging, as `kubectl wait` would.
+    let deadline = std::time::Instant::now() + BIND_GRACE;
+    let claim = loop {
+        let claim = claims.get_opt(&e.claim).await.map_err(Error::api(format!(
+            "read claim {}/{}",
+            e.namespace, e.claim
+        )))?;
+        let pending = claim
+            .as_ref()
+            .is_some_and(|c| c.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Bound"));
+        if !pending || std::time::Instant::now() >= deadline {
+            break claim;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let claim_name = format!("PersistentVolumeClaim {}/{} exists", e.namespace, e.claim);
     let pv_name = claim
         .as_ref()
@@ -167,7 +207,11 @@ pub async fn verify(
     };
 
     // Binding, both ways: the guide's claim (no volumeName) may have bound to another PV.
-    let pv_phase = pv.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+    let pv_phase = pv
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_default();
     let claim_ref = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
     let bound_to = claim_ref
         .map(|r| {
@@ -210,16 +254,17 @@ pub async fn verify(
             name,
             format!("phase {claim_phase}, volumeName {claim_vol:?}"),
             vec![
-                format!("kubectl describe pvc {} -n {} shows why", e.claim, e.namespace),
+                format!(
+                    "kubectl describe pvc {} -n {} shows why",
+                    e.claim, e.namespace
+                ),
                 remount(e),
             ],
         ));
     }
 
     let nfs = pv.spec.as_ref().and_then(|s| s.nfs.clone());
-    let (server, path) = nfs
-        .map(|n| (n.server, n.path))
-        .unwrap_or_default();
+    let (server, path) = nfs.map(|n| (n.server, n.path)).unwrap_or_default();
     let name = "NFS server is the cache's DNS name".to_string();
     match &e.server {
         Some(want) if !want.eq_ignore_ascii_case(&server) => checks.push(Check::fail(
@@ -258,7 +303,9 @@ pub async fn verify(
             let mut c = report_check(name, r, Vec::new());
             if c.status == Status::Fail {
                 c.status = Status::Pass;
-                c.detail = c.detail.map(|d| format!("{d} (root squash maps root to nobody)"));
+                c.detail = c
+                    .detail
+                    .map(|d| format!("{d} (root squash maps root to nobody)"));
             }
             checks.push(c);
             true
@@ -272,9 +319,14 @@ pub async fn verify(
             true
         }
         ProbeOutcome::Failed(why) => {
-            checks.push(Check::fail(name, why.clone(), vec![
-                "Check that the probe image can be pulled (--image) and the node is Ready".into(),
-            ]));
+            checks.push(Check::fail(
+                name,
+                why.clone(),
+                vec![
+                    "Check that the probe image can be pulled (--image) and the node is Ready"
+                        .into(),
+                ],
+            ));
             false
         }
     };
@@ -287,7 +339,9 @@ pub async fn verify(
         ProbeOutcome::Report(r) if r.ok() => checks.push(report_check(name, &r, Vec::new())),
         ProbeOutcome::Report(r) => {
             let fix = write_fixes(e, opts.as_user, &path, root_wrote);
-            checks.push(report_check(name, &r, fix));
+            let mut check = report_check(name, &r, fix);
+            check.advisory = true;
+            checks.push(check);
         }
         ProbeOutcome::MountFailed(msg) => checks.push(mount_failure(name, &msg, e)),
         ProbeOutcome::NotAllowed(why) | ProbeOutcome::Failed(why) => {
@@ -306,9 +360,15 @@ fn done(e: &Expected, checks: Vec<Check>) -> Verification {
 }
 
 fn finish_skipped(checks: &mut Vec<Check>, e: &Expected, opts: &VerifyOptions) {
-    checks.push(Check::skip(format!("PersistentVolume is Bound to {}/{}", e.namespace, e.claim)));
+    checks.push(Check::skip(format!(
+        "PersistentVolume is Bound to {}/{}",
+        e.namespace, e.claim
+    )));
     checks.push(Check::skip("probe as root mounts the volume"));
-    checks.push(Check::skip(format!("probe as uid {} can write", opts.as_user)));
+    checks.push(Check::skip(format!(
+        "probe as uid {} can write",
+        opts.as_user
+    )));
 }
 
 async fn run_probe(
@@ -426,12 +486,10 @@ fn write_fixes(e: &Expected, uid: u32, path: &str, root_wrote: bool) -> Vec<Stri
         format!(
             "Root squash is on: root on the nodes is nobody on the cache, so nothing in the cluster can give uid {uid} a directory."
         ),
-        "Fix 1: an access policy without root squash for the cluster's clients (az-hpccache-ext has no command for this yet), then chown a directory as below:".into(),
+        "Fix 1: change the cache's access policy so root on the clients stays root (then a workload running as root, or one that chowns its directory, can write):".into(),
+        format!("az-hpccache-ext cache update -g {rg} -n {cache} --no-root-squash"),
         format!(
-            "az hpc-cache update --resource-group {rg} --name {cache} --security-settings '{{\"accessPolicies\":[{{\"name\":\"default\",\"accessRules\":[{{\"scope\":\"default\",\"access\":\"rw\",\"suid\":false,\"submountAccess\":true,\"rootSquash\":false}}]}}]}}'"
-        ),
-        format!(
-            "Fix 2: while root squash is off, chown a directory for uid {uid} once with an init container, then turn root squash back on:"
+            "Fix 2: keep root squash and give uid {uid} a directory once: run Fix 1, let this init container (running as root) chown it, then turn root squash back on with `az-hpccache-ext cache update -g {rg} -n {cache} --root-squash`:"
         ),
         chown,
     ]

@@ -106,6 +106,43 @@ fn rv(o: &DynamicObject) -> Option<String> {
     o.metadata.resource_version.clone()
 }
 
+/// Whether the pod template already has everything [`add_patch`] would add.
+fn is_mounted(obj: &Value, m: &WorkloadMount, containers: &[String]) -> bool {
+    let vol = volume_name(&m.claim);
+    let spec = obj.pointer("/spec/template/spec");
+    let items = |v: Option<&Value>, key: &str| -> Vec<Value> {
+        v.and_then(|v| v.get(key))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let has_volume = items(spec, "volumes").iter().any(|v| {
+        v.get("name").and_then(Value::as_str) == Some(vol.as_str())
+            && v.pointer("/persistentVolumeClaim/claimName")
+                .and_then(Value::as_str)
+                == Some(m.claim.as_str())
+    });
+    let labelled = obj
+        .pointer("/spec/template/metadata/labels")
+        .and_then(|l| l.get(LABEL_VOLUME))
+        .and_then(Value::as_str)
+        == Some(vol.as_str());
+    let all_mounted = items(spec, "containers")
+        .iter()
+        .filter(|c| {
+            c.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| containers.iter().any(|x| x == n))
+        })
+        .all(|c| {
+            items(Some(c), "volumeMounts").iter().any(|vm| {
+                vm.get("name").and_then(Value::as_str) == Some(vol.as_str())
+                    && vm.get("mountPath").and_then(Value::as_str) == Some(m.mount_path.as_str())
+            })
+        });
+    has_volume && labelled && all_mounted
+}
+
 /// Mounts the claim into every container of the workload.
 pub async fn add(client: &::kube::Client, m: &WorkloadMount, dry_run: DryRun) -> Result<Outcome> {
     let api = api(client, &m.namespace, &m.workload);
@@ -118,6 +155,11 @@ pub async fn add(client: &::kube::Client, m: &WorkloadMount, dry_run: DryRun) ->
     let names = containers(&current.data);
     if names.is_empty() {
         return Err(Error::Refused(format!("{what} has no containers")));
+    }
+    // Already mounted: no patch, so a controller's concurrent status write is not
+    // mistaken for our change.
+    if is_mounted(&current.data, m, &names) {
+        return Ok(Outcome::Unchanged);
     }
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_string()),

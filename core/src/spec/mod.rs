@@ -12,4 +12,6 @@ pub mod nfs;
 pub mod sku;
 pub mod tags;
 
+#[cfg(test)]
+mod fuzz_tests;
 mod text;

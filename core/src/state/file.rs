@@ -32,7 +32,7 @@ pub fn read_optional(path: &Path) -> Result<Option<State>> {
 
 /// Checks in an order that gives the most useful message: not JSON, not ours, too new,
 /// then the typed schema.
-fn parse(path: &Path, bytes: &[u8]) -> Result<State> {
+pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<State> {
     let corrupt = |reason: String| Error::StateCorrupt {
         path: path.to_path_buf(),
         reason,

@@ -8,6 +8,8 @@
 //! It never holds a secret: no keys, no tokens, no kubeconfigs.
 
 mod file;
+#[cfg(test)]
+mod fuzz_tests;
 mod locate;
 mod schema;
 

@@ -80,16 +80,14 @@ impl Session {
             .as_ref()
             .and_then(|s| s.cluster.as_ref())
             .map(|c| c.id.clone());
-        let sb = self.runtime.block_on(LocalSandbox::open(
-            &dir,
-            LocalOptions::default(),
-            |lock| {
-                tracing::warn!(
-                    "waiting for another sandbox run to finish (lock held on {})",
-                    lock.display()
-                )
-            },
-        ))?;
+        let sb =
+            self.runtime
+                .block_on(LocalSandbox::open(&dir, LocalOptions::default(), |lock| {
+                    tracing::warn!(
+                        "waiting for another sandbox run to finish (lock held on {})",
+                        lock.display()
+                    )
+                }))?;
         let yaml = sb.kubeconfig_for(cluster_id.as_deref()).ok_or_else(|| {
             CliError::Output(format!(
                 "the sandbox world in {} has no cluster {}",

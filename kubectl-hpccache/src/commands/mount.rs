@@ -27,7 +27,11 @@ fn request(session: &Session, args: &MountArgs) -> Result<MountRequest, CliError
     };
     let server = match (&args.server, state.and_then(|s| s.dns.as_ref())) {
         (Some(s), _) => spec::kube::dns1123_subdomain("--server", &s.to_ascii_lowercase())
-            .or_else(|e| s.parse::<std::net::Ipv4Addr>().map(|_| s.clone()).map_err(|_| e))
+            .or_else(|e| {
+                s.parse::<std::net::Ipv4Addr>()
+                    .map(|_| s.clone())
+                    .map_err(|_| e)
+            })
             .map_err(invalid)?,
         (None, Some(d)) => d.fqdn.clone(),
         (None, None) => return Err(needs_state("DNS name", "--server")),
@@ -117,7 +121,11 @@ fn check_namespaces(names: &[String]) -> Result<(), CliError> {
 /// Without `--server`, the state file must exist.
 fn open(cli: &Cli, args: &MountArgs) -> Result<Session, CliError> {
     let required = args.server.is_none();
-    Session::open(cli, args.deployment.as_deref().filter(|_| required), required)
+    Session::open(
+        cli,
+        args.deployment.as_deref().filter(|_| required),
+        required,
+    )
 }
 
 pub fn mount(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
@@ -260,20 +268,20 @@ fn render_offline(
     let docs = offline_objects(req, args)?;
     Ok(match cli.output {
         Some(Format::Json) => output::json(&list(docs))?,
-        Some(Format::Name) | Some(Format::Wide) | None if !suffix.is_empty() => docs
+        Some(Format::Name) => docs.iter().map(|d| reference(d) + "\n").collect(),
+        Some(Format::Wide) | None if !suffix.is_empty() => docs
             .iter()
-            .map(|d| {
-                let kind = d["kind"].as_str().unwrap_or_default().to_ascii_lowercase();
-                let name = d["metadata"]["name"].as_str().unwrap_or_default();
-                if cli.output == Some(Format::Name) {
-                    format!("{kind}/{name}\n")
-                } else {
-                    format!("{kind}/{name} created{suffix}\n")
-                }
-            })
+            .map(|d| format!("{} created{suffix}\n", reference(d)))
             .collect(),
         _ => yaml_documents(&docs)?,
     })
+}
+
+/// `kind/name` of a document, as `kubectl -o name` prints it.
+fn reference(d: &Value) -> String {
+    let kind = d["kind"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let name = d["metadata"]["name"].as_str().unwrap_or_default();
+    format!("{kind}/{name}")
 }
 
 /// `manifests`: the YAML without touching the cluster.

@@ -286,6 +286,15 @@ fn put(
             subnet.id
         )));
     }
+    // `reject-cache-create=CODE`: refused at PUT time, before anything exists (quota).
+    if let Some(code) = ctx.faults.rejection_for("cache-create") {
+        return Err(ArmError::bad_request(
+            code,
+            format!(
+                "Operation could not be completed as it results in exceeding approved HPC Cache quota for subscription in region '{location}' (injected by the sandbox). Request a quota increase or delete unused caches."
+            ),
+        ));
+    }
     let mut props = json!({
         "cacheSizeGB": size,
         "subnet": subnet.id,

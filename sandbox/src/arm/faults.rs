@@ -8,6 +8,7 @@
 //! | `429:0.1` | that share answered 429 `Retry-After: 1` (throttled) |
 //! | `drop:0.05` | that share of connections closed without a response |
 //! | `fail-cache-create=AscInternalError` | the named operation ends `Failed` with that code; operations: `cache-create`, `cache-delete`, `cache-flush`, `cache-stop`, `cache-start`, `cache-upgrade`, `storage-target-create`, `storage-target-delete`, `storage-account-create`, `dns-zone-create`, `vnet-link-create`, `subnet-create` |
+//! | `reject-cache-create=QuotaExceeded` | the create request itself is refused synchronously (HTTP 400 with that ARM code, as Azure answers a quota or policy violation) and nothing is created; operations: `cache-create` |
 //! | `stop-after=42` | requests after the 42nd get no answer (see `stop-mode`) |
 //! | `stop-mode=hang` or `stop-mode=drop` | unanswered requests hang (default) or are dropped |
 //! | `seed=7` | seed of the deterministic choice (default 0) |
@@ -35,6 +36,8 @@ pub struct Faults {
     pub drop_rate: f64,
     /// Operation name (`cache-create`, ...) → error code the operation ends with.
     pub fail_operations: BTreeMap<String, String>,
+    /// Operation name → error code its starting request is refused with (HTTP 400).
+    pub reject_operations: BTreeMap<String, String>,
     pub stop_after: Option<u64>,
     pub stop_mode: StopMode,
 }
@@ -62,6 +65,9 @@ pub const OPERATIONS: &[&str] = &[
     "vnet-link-create",
     "subnet-create",
 ];
+
+/// Operations whose starting request `reject-<op>=CODE` can refuse.
+pub const REJECTABLE: &[&str] = &["cache-create"];
 
 impl Faults {
     pub fn none() -> Self {
@@ -92,6 +98,24 @@ impl Faults {
                             "drop" => StopMode::Drop,
                             _ => return Err(bad(item, "stop-mode is hang or drop")),
                         }
+                    }
+                    _ if k.starts_with("reject-") => {
+                        let op = k
+                            .strip_prefix("reject-")
+                            .filter(|op| REJECTABLE.contains(op))
+                            .ok_or_else(|| {
+                                bad(
+                                    item,
+                                    &format!(
+                                        "unknown setting; operations that can be rejected: {}",
+                                        REJECTABLE.join(", ")
+                                    ),
+                                )
+                            })?;
+                        if v.is_empty() {
+                            return Err(bad(item, "an error code is needed"));
+                        }
+                        f.reject_operations.insert(op.to_string(), v.to_string());
                     }
                     _ => {
                         let op = k
@@ -140,6 +164,11 @@ impl Faults {
     /// The error code an operation is made to fail with, if any.
     pub fn failure_for(&self, op: &str) -> Option<&str> {
         self.fail_operations.get(op).map(String::as_str)
+    }
+
+    /// The error code the starting request of an operation is refused with, if any.
+    pub fn rejection_for(&self, op: &str) -> Option<&str> {
+        self.reject_operations.get(op).map(String::as_str)
     }
 
     /// The fate of the request with sequence number `seq` (1-based).
@@ -201,6 +230,13 @@ mod tests {
         assert!(Faults::parse("fail-everything=X").is_err());
         assert!(Faults::parse("404:0.1").is_err());
         assert!(Faults::parse("500:2").is_err());
+        assert!(Faults::parse("reject-dns-zone-create=X").is_err());
+        assert_eq!(
+            Faults::parse("reject-cache-create=QuotaExceeded")
+                .expect("parses")
+                .rejection_for("cache-create"),
+            Some("QuotaExceeded")
+        );
     }
 
     #[test]

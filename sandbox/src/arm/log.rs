@@ -27,6 +27,14 @@ pub struct RequestRecord {
     pub resource_type: String,
     /// The injected fault, if any (`500`, `drop`, `hang`...).
     pub fault: Option<String>,
+    /// Arrival time, milliseconds since the Unix epoch (gaps between attempts show whether a
+    /// client honoured Retry-After and backed off).
+    #[serde(default)]
+    pub at_ms: u64,
+    /// The client's `x-ms-client-request-id`: retries of one logical request share it, so
+    /// the log shows how many attempts each request took. Not a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -52,7 +60,9 @@ impl RequestLog {
                     .append(true)
                     .open(path)
             {
-                let _ = writeln!(f, "{line}");
+                // One write(2) per record: `writeln!` may split line and newline into two
+                // writes, and concurrent requests then interleave them into torn lines.
+                let _ = f.write_all(format!("{line}\n").as_bytes());
             }
         }
         if let Ok(mut r) = self.records.lock() {

@@ -158,11 +158,32 @@ pub fn headers(
     if which.location {
         h.push(("Location".to_string(), location));
     }
-    h.push((
-        "Retry-After".to_string(),
-        ctx.retry_after(poll_real_seconds),
-    ));
+    h.extend(poll_after(ctx, poll_real_seconds));
     h
+}
+
+/// When to poll next: `Retry-After` in whole seconds as HTTP says, plus `retry-after-ms`
+/// (which ARM clients read first). Under a small time scale the whole seconds are far
+/// coarser than the scaled interval, and a client pacing itself by them alone would either
+/// over-poll or notice completion late.
+fn poll_after(ctx: &Ctx<'_>, real_seconds: f64) -> Vec<(String, String)> {
+    vec![
+        ("Retry-After".to_string(), ctx.retry_after(real_seconds)),
+        (
+            "retry-after-ms".to_string(),
+            ctx.scaled(real_seconds).to_string(),
+        ),
+    ]
+}
+
+/// Azure's polling interval for a running operation, in real seconds: a twentieth of its
+/// length, between 5 and 30 s (a 20-minute cache create polls every 30 s).
+fn poll_seconds(ctx: &Ctx<'_>, op: &Operation) -> f64 {
+    if ctx.time_scale <= 0.0 {
+        return 0.0;
+    }
+    let real = op.due_ms.saturating_sub(op.start_ms) as f64 / 1000.0 / ctx.time_scale;
+    (real / 20.0).clamp(5.0, 30.0)
 }
 
 /// Answers operation status (`Azure-AsyncOperation`) and result (`Location`) URLs.
@@ -194,7 +215,13 @@ pub fn route(ctx: &mut Ctx<'_>, req: &Req) -> Result<Option<Reply>, ArmError> {
     if result {
         location_result(ctx, req, &op).map(Some)
     } else {
-        Ok(Some(Reply::json(200, status_doc(ctx, req, &op))))
+        let reply = Reply::json(200, status_doc(ctx, req, &op));
+        // ARM repeats Retry-After on every status answer while the operation runs.
+        Ok(Some(if op.in_progress() {
+            reply.headers(poll_after(ctx, poll_seconds(ctx, &op)))
+        } else {
+            reply
+        }))
     }
 }
 
@@ -226,7 +253,7 @@ fn location_result(ctx: &mut Ctx<'_>, req: &Req, op: &Operation) -> Result<Reply
             let (_, location) = urls(ctx, op, &req.api_version);
             Ok(Reply::empty(202)
                 .header("Location", location)
-                .header("Retry-After", ctx.retry_after(10.0)))
+                .headers(poll_after(ctx, poll_seconds(ctx, op))))
         }
         "Succeeded" => {
             if op.location_returns_resource

@@ -227,6 +227,12 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
         }),
         resource_type: super::resource_type_of(&path),
         fault: None,
+        at_ms: super::clock::now_ms(),
+        client_request_id: parts
+            .headers
+            .get("x-ms-client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
     let reply = match s.faults.fate(seq) {
         Fate::Drop => {

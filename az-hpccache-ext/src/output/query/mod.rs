@@ -53,6 +53,31 @@ impl QueryParseError {
     }
 }
 
+/// `catch_unwind` without the panic message: the default hook would print "thread 'main'
+/// panicked at .../grammar.rs" (and a backtrace under RUST_BACKTRACE) to stderr before the
+/// az-style error, for a query as plain as `[2147483648]` (the crate parses numbers as i32
+/// with `unwrap`). Found by the output fuzz tests (reliability suite, issue 7 item 7).
+/// A hook installed once stays silent only on the thread inside `quietly`, so panics
+/// elsewhere (other test threads) still print.
+fn quietly<R>(f: impl FnOnce() -> R + panic::UnwindSafe) -> std::thread::Result<R> {
+    thread_local! {
+        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = panic::catch_unwind(f);
+    QUIET.with(|q| q.set(false));
+    result
+}
+
 impl Query {
     pub fn parse(expression: &str) -> Result<Self, QueryParseError> {
         let fail = |detail: String| QueryParseError {
@@ -60,8 +85,8 @@ impl Query {
             detail,
         };
         // The parser is young: a panic inside it must still end as an argument error.
-        let parsed = panic::catch_unwind(|| jp::parse(expression))
-            .map_err(|_| fail("the parser failed".to_owned()))?;
+        let parsed =
+            quietly(|| jp::parse(expression)).map_err(|_| fail("the parser failed".to_owned()))?;
         let mut ast = parsed.map_err(|e| {
             let at = e.position.map(|p| format!(" at {p}")).unwrap_or_default();
             fail(format!("{} error{at}", e.kind))
@@ -88,7 +113,7 @@ impl Query {
         let mut numbers = convert::Numbers::default();
         let root = convert::to_jmes(data, &mut numbers);
         let runtime = functions::runtime();
-        let result = panic::catch_unwind(AssertUnwindSafe(|| runtime.search_ast(&self.ast, &root)))
+        let result = quietly(AssertUnwindSafe(|| runtime.search_ast(&self.ast, &root)))
             .map_err(|_| OutputError::Query("the expression could not be evaluated".to_owned()))?
             .map_err(|e| OutputError::Query(e.message))?;
         convert::from_jmes(&result, &numbers).ok_or_else(|| {

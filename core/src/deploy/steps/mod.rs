@@ -11,7 +11,7 @@ mod provider;
 mod records;
 mod roles;
 mod storage;
-mod subnet;
+pub(super) mod subnet;
 mod target;
 
 use super::context::Ctx;
