@@ -16,11 +16,10 @@
 //! life so two sandbox runs take turns instead of losing each other's writes, and saves the
 //! world atomically when it closes — on success, on error and on Ctrl-C.
 
-use std::fs::{File, OpenOptions, TryLockError};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hpccache_core::azure::client::ArmRequest;
 use hpccache_core::azure::credential::{self, StaticToken, TokenSource};
@@ -28,18 +27,14 @@ use hpccache_core::azure::{ArmClient, ClientOptions, Cloud, PollPolicy};
 use hpccache_core::progress::Progress;
 use hpccache_core::{Error as CoreError, InvalidInput, state};
 use hpccache_sandbox::arm::faults::Faults;
-use hpccache_sandbox::sandbox::{DEFAULT_TIME_SCALE, RunningSandbox, Sandbox, SandboxConfig};
-use hpccache_sandbox::world::World;
+use hpccache_sandbox::local::{ENV_TIME_SCALE, LocalOptions, LocalSandbox, WORLD_FILE};
+use hpccache_sandbox::sandbox::{DEFAULT_TIME_SCALE, RunningSandbox, SandboxConfig, SandboxError};
 use serde_json::Value;
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::exit::CliError;
 use crate::progress::{Mode, Renderer};
 
-/// The world file's name, in the state file's directory.
-pub const WORLD_FILE: &str = "sandbox.world.json";
-/// Multiplier on Azure's durations in the sandbox (0 = instant); default the sandbox's own.
-pub const ENV_TIME_SCALE: &str = "HPCCACHE_SANDBOX_TIME_SCALE";
 /// A fault spec for the sandbox (`hpccache-sandbox serve --faults` syntax); for tests.
 pub const ENV_FAULTS: &str = "HPCCACHE_SANDBOX_FAULTS";
 /// Appends every sandbox request as a JSON line to this file; for tests and benchmarks.
@@ -79,7 +74,7 @@ pub struct Session {
     pub progress: Progress,
     renderer: Renderer,
     runtime: tokio::runtime::Runtime,
-    sandbox: Option<SandboxWorld>,
+    sandbox: Option<LocalSandbox>,
     /// Multiplier on waits the server does not dictate (1 against Azure).
     time_scale: f64,
 }
@@ -89,17 +84,9 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("arm", &self.arm)
             .field("subscription_id", &self.subscription_id)
-            .field("sandbox", &self.sandbox.as_ref().map(|s| &s.path))
+            .field("sandbox", &self.sandbox.as_ref().map(|s| s.path()))
             .finish()
     }
-}
-
-/// The in-process sandbox and the lock that makes its world file ours until we save it.
-struct SandboxWorld {
-    running: RunningSandbox,
-    path: PathBuf,
-    _lock: File,
-    saved: bool,
 }
 
 impl Session {
@@ -169,18 +156,7 @@ impl Session {
         runtime: tokio::runtime::Runtime,
         start_clusters: bool,
     ) -> Result<Session, CliError> {
-        let path = world_path(g)?;
-        let lock = lock_world(&path)?;
-        let world = if path.exists() {
-            World::load(&path).map_err(|e| {
-                CliError::Runtime(e.to_string()).with_hint(format!(
-                    "Move {} away to start from a fresh sandbox world",
-                    path.display()
-                ))
-            })?
-        } else {
-            World::new_default()
-        };
+        let dir = world_dir(g)?;
         let time_scale = match env(ENV_TIME_SCALE) {
             Some(v) => v
                 .parse::<f64>()
@@ -200,17 +176,31 @@ impl Session {
         // Any non-empty bearer token works; one from the environment lets tests check that
         // it never reaches a log.
         let token = env(ENV_ACCESS_TOKEN).unwrap_or_else(|| SandboxConfig::default().token);
-        let mut config = SandboxConfig::default()
-            .with_world(world)
-            .with_time_scale(time_scale)
-            .with_faults(faults);
-        config.token = token.clone();
-        config.log_file = env(ENV_SANDBOX_LOG).map(PathBuf::from);
-        // Most commands talk to ARM only; the clusters' API servers start when one is reached.
-        config.start_clusters = start_clusters;
-        let running = runtime
-            .block_on(Sandbox::start(config))
-            .map_err(|e| CliError::Runtime(e.to_string()))?;
+        let options = LocalOptions {
+            // Most commands talk to ARM only; the clusters' API servers start when one is reached.
+            start_clusters,
+            time_scale: Some(time_scale),
+            faults,
+            log_file: env(ENV_SANDBOX_LOG).map(PathBuf::from),
+            token: Some(token.clone()),
+        };
+        let sandbox = runtime
+            .block_on(LocalSandbox::open(&dir, options, |lock| {
+                tracing::warn!(
+                    "Waiting for another sandbox run to finish (lock held on {})",
+                    lock.display()
+                )
+            }))
+            .map_err(|e| match e {
+                SandboxError::WorldFile { .. } => {
+                    CliError::Runtime(e.to_string()).with_hint(format!(
+                        "Move {} away to start from a fresh sandbox world",
+                        dir.join(WORLD_FILE).display()
+                    ))
+                }
+                e => CliError::Runtime(e.to_string()),
+            })?;
+        let running = sandbox.running();
         let cloud = Cloud::custom(&running.arm_endpoint(), Some(&running.graph_endpoint()))?;
         let tokens: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
         // The sandbox already scales the Retry-After it sends; the client must not scale again.
@@ -234,20 +224,9 @@ impl Session {
             &tokens,
             &options,
         ));
-        let mut sandbox = SandboxWorld {
-            running,
-            path,
-            _lock: lock,
-            saved: false,
-        };
-        let subscription_id = match subscription_id {
-            Ok(s) => s,
-            Err(e) => {
-                // Nothing was written yet, but the world file must exist for the next run.
-                let _ = sandbox.save();
-                return Err(e);
-            }
-        };
+        // On an error the sandbox is dropped, which saves the world: the file must exist
+        // for the next run even when nothing was written.
+        let subscription_id = subscription_id?;
         let arm = ArmClient::new(cloud, subscription_id.clone(), tokens, options)?;
         Ok(Session {
             arm,
@@ -318,7 +297,7 @@ impl Session {
     /// The running sandbox, in sandbox mode (its request log, its world).
     #[allow(dead_code)] // for `up`/`status` and benchmarks
     pub fn sandbox(&self) -> Option<&RunningSandbox> {
-        self.sandbox.as_ref().map(|s| &s.running)
+        self.sandbox.as_ref().map(LocalSandbox::running)
     }
 
     /// The ARM endpoint to record in the state file when it is not the cloud's default.
@@ -336,33 +315,19 @@ impl Session {
     /// Ends the session: saves the sandbox world (atomically) and releases its lock.
     pub fn close(mut self) -> Result<(), CliError> {
         self.renderer.finish();
-        match self.sandbox.as_mut() {
-            Some(s) => s.save(),
+        match self.sandbox.take() {
+            Some(s) => s
+                .close()
+                .map_err(|e| CliError::Runtime(format!("cannot save the sandbox world: {e}"))),
             None => Ok(()),
         }
     }
 }
 
 impl Drop for Session {
-    /// Error paths drop the session without `close`: the world is saved all the same.
+    /// Error paths drop the session without `close`; dropping the sandbox saves its world.
     fn drop(&mut self) {
         self.renderer.finish();
-        if let Some(s) = self.sandbox.as_mut()
-            && !s.saved
-            && let Err(e) = s.save()
-        {
-            tracing::error!("{e}");
-        }
-    }
-}
-
-impl SandboxWorld {
-    fn save(&mut self) -> Result<(), CliError> {
-        self.running
-            .save(&self.path)
-            .map_err(|e| CliError::Runtime(format!("cannot save the sandbox world: {e}")))?;
-        self.saved = true;
-        Ok(())
     }
 }
 
@@ -380,7 +345,7 @@ fn env(key: &str) -> Option<String> {
 
 /// The directory of the state file (resolved like `state show`, without needing a
 /// deployment name) holds the world file.
-pub fn world_path(g: &GlobalArgs) -> Result<PathBuf, CliError> {
+pub fn world_dir(g: &GlobalArgs) -> Result<PathBuf, CliError> {
     let explicit = g
         .state
         .clone()
@@ -390,58 +355,13 @@ pub fn world_path(g: &GlobalArgs) -> Result<PathBuf, CliError> {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         });
-    let dir = match explicit {
+    Ok(match explicit {
         Some(file) => match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         },
         None => state::deployments_dir()?,
-    };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CliError::Runtime(format!("cannot create {}: {e}", dir.display())))?;
-    Ok(dir.join(WORLD_FILE))
-}
-
-/// Takes the world's lock, waiting for another sandbox run to finish (with a message once a
-/// second has passed) rather than failing: the runs serialize and neither loses its writes.
-fn lock_world(world: &Path) -> Result<File, CliError> {
-    let mut lock_path = world.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    let mut opts = OpenOptions::new();
-    opts.create(true).truncate(false).read(true).write(true);
-    // 0600 like the state file's lock (reliability suite, issue 7 item 6).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let file = opts
-        .open(&lock_path)
-        .map_err(|e| CliError::Runtime(format!("cannot open {}: {e}", lock_path.display())))?;
-    let started = Instant::now();
-    let mut told = false;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(TryLockError::WouldBlock) => {
-                if !told && started.elapsed() >= Duration::from_secs(1) {
-                    tracing::warn!(
-                        "Waiting for another sandbox run to finish (lock held on {})",
-                        lock_path.display()
-                    );
-                    told = true;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(CliError::Runtime(format!(
-                    "cannot lock {}: {e}",
-                    lock_path.display()
-                )));
-            }
-        }
-    }
+    })
 }
 
 /// `isDefault` subscription of the Azure CLI's profile (`~/.azure/azureProfile.json`, or

@@ -12,6 +12,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::arm::faults::Faults;
 use crate::sandbox::{DEFAULT_TIME_SCALE, RunningSandbox, Sandbox, SandboxConfig, SandboxError};
 use crate::world::{World, key};
 
@@ -29,6 +30,12 @@ pub struct LocalOptions {
     pub start_clusters: bool,
     /// `None` reads [`ENV_TIME_SCALE`], else [`DEFAULT_TIME_SCALE`].
     pub time_scale: Option<f64>,
+    /// Injected faults (tests).
+    pub faults: Faults,
+    /// Appends every request as a JSON line to this file (tests, benchmarks).
+    pub log_file: Option<PathBuf>,
+    /// The bearer token the sandbox expects; `None` for the sandbox's default.
+    pub token: Option<String>,
 }
 
 impl Default for LocalOptions {
@@ -36,6 +43,9 @@ impl Default for LocalOptions {
         LocalOptions {
             start_clusters: true,
             time_scale: None,
+            faults: Faults::none(),
+            log_file: None,
+            token: None,
         }
     }
 }
@@ -94,8 +104,13 @@ impl LocalSandbox {
         };
         let mut config = SandboxConfig::default()
             .with_world(world)
-            .with_time_scale(time_scale);
+            .with_time_scale(time_scale)
+            .with_faults(options.faults);
         config.start_clusters = options.start_clusters;
+        config.log_file = options.log_file;
+        if let Some(token) = options.token {
+            config.token = token;
+        }
         let running = Sandbox::start(config).await?;
         Ok(LocalSandbox {
             running,

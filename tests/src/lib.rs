@@ -384,7 +384,11 @@ pub fn log_path(r: &serde_json::Value) -> String {
 /// read-only `checkNameAvailability`/`listKeys`), as `(METHOD, lower-case path)`.
 pub fn effective_writes(log: &[serde_json::Value]) -> Vec<(String, String)> {
     log.iter()
-        .filter(|r| r["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+        .filter(|r| {
+            r["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s))
+        })
         .filter_map(|r| {
             let m = r["method"].as_str().unwrap_or_default();
             let p = log_path(r);
@@ -510,11 +514,17 @@ impl ServedSandbox {
     pub fn start_with(world: &Path, log: &Path, time_scale: f64, faults: Option<&str>) -> Self {
         use std::io::BufRead;
         let mut c = Command::new(bin("hpccache-sandbox"));
-        c.args(["serve", "--port", "0", "--time-scale", &time_scale.to_string()])
-            .arg("--world")
-            .arg(world)
-            .arg("--log")
-            .arg(log);
+        c.args([
+            "serve",
+            "--port",
+            "0",
+            "--time-scale",
+            &time_scale.to_string(),
+        ])
+        .arg("--world")
+        .arg(world)
+        .arg("--log")
+        .arg(log);
         if let Some(f) = faults {
             c.args(["--faults", f]);
         }

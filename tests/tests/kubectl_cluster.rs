@@ -49,6 +49,7 @@ where
         let opts = LocalOptions {
             start_clusters: true,
             time_scale: Some(0.0),
+            ..LocalOptions::default()
         };
         let sb = LocalSandbox::open(&s.deployments_dir(), opts, |_| {})
             .await
@@ -216,7 +217,7 @@ fn verify_fails_for_a_wrong_path() {
         ),
         "{out}"
     );
-    assert!(out.contains("az hpc-cache storage-target list"), "{out}");
+    assert!(out.contains("az-hpccache-ext storage-target list"), "{out}");
 }
 
 #[test]
@@ -258,7 +259,12 @@ fn verify_fails_for_a_stopped_cache() {
     });
     let out = verify_failure(&s);
     assert!(out.contains("mount.nfs: Connection timed out"), "{out}");
-    assert!(out.contains("az hpc-cache start --resource-group MC_myResourceGroup_myAKSCluster_eastus --name MyHpcCache"), "{out}");
+    assert!(
+        out.contains(
+            "az-hpccache-ext cache start -g MC_myResourceGroup_myAKSCluster_eastus -n MyHpcCache"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -269,7 +275,7 @@ fn verify_fails_under_root_squash_for_a_non_root_user() {
     let out = verify_failure(&s);
     assert!(out.contains("[FAIL] probe as uid 1000 can write"), "{out}");
     assert!(out.contains("Root squash is on"), "{out}");
-    assert!(out.contains("\"rootSquash\":false"), "{out}");
+    assert!(out.contains("az-hpccache-ext cache update -g MC_myResourceGroup_myAKSCluster_eastus -n MyHpcCache --no-root-squash"), "{out}");
     assert!(out.contains("chown 1000:1000"), "{out}");
     insta::assert_snapshot!("verify_root_squash", out);
 }

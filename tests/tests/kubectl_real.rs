@@ -31,6 +31,7 @@ where
         let opts = LocalOptions {
             start_clusters: true,
             time_scale: Some(0.0),
+            ..LocalOptions::default()
         };
         let sb = LocalSandbox::open(&s.deployments_dir(), opts, |_| {})
             .await

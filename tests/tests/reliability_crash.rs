@@ -41,8 +41,10 @@ const UP: &[&str] = &[
 ];
 const DOWN: &[&str] = &["down", "-n", "MyHpcCache", "--yes", "-o", "none"];
 const SUBNET: &str = "MyHpcCacheSubnet";
-/// A run that takes longer than this is a hang (a full `up` takes ~4 s at this time scale).
-const LIMIT: Duration = Duration::from_secs(90);
+/// A run that takes longer than this is a hang. A full `up` takes ~2-4 s at this time scale;
+/// a re-run after SIGKILL that finds a resource mid-operation with no saved operation URL
+/// polls it at Azure's default interval (60 s: the served-sandbox client runs unscaled).
+const LIMIT: Duration = Duration::from_secs(150);
 
 /// `az-hpccache-ext --sandbox` in `s`, logging requests to `log`, with optional faults.
 fn az(s: &hpccache_tests::Scratch, log: &Path, faults: Option<&str>) -> Command {
@@ -57,8 +59,9 @@ fn az(s: &hpccache_tests::Scratch, log: &Path, faults: Option<&str>) -> Command 
 
 fn run(c: &mut Command, what: &str) -> Output {
     let started = Instant::now();
-    let out = output_within(c, LIMIT)
-        .unwrap_or_else(|| panic!("{what}: still running after {LIMIT:?} (hang or endless retries)"));
+    let out = output_within(c, LIMIT).unwrap_or_else(|| {
+        panic!("{what}: still running after {LIMIT:?} (hang or endless retries)")
+    });
     eprintln!(
         "  {what}: exit {:?} in {:.1}s",
         out.status.code(),
@@ -80,7 +83,10 @@ fn text(o: &Output) -> String {
 fn sample(n: usize) -> Vec<usize> {
     // `HPCCACHE_CRASH_K=7,12` replays chosen indices (a failure's k).
     if let Ok(list) = std::env::var("HPCCACHE_CRASH_K") {
-        return list.split(',').filter_map(|k| k.trim().parse().ok()).collect();
+        return list
+            .split(',')
+            .filter_map(|k| k.trim().parse().ok())
+            .collect();
     }
     if std::env::var("HPCCACHE_CRASH_ALL").is_ok_and(|v| v == "1") {
         return (1..=n).collect();
@@ -139,9 +145,11 @@ fn check_no_double_write(logs: &[&[serde_json::Value]]) -> Result<(), String> {
 fn check_state(s: &hpccache_tests::Scratch) -> Result<(), String> {
     let path = s.deployments_dir().join("MyHpcCache.json");
     let st = hpccache_core::state::read(&path).map_err(|e| format!("state file: {e}"))?;
-    if st.kind != hpccache_core::state::KIND || st.version != hpccache_core::state::SCHEMA_VERSION
-    {
-        return Err(format!("state file kind/version {} {}", st.kind, st.version));
+    if st.kind != hpccache_core::state::KIND || st.version != hpccache_core::state::SCHEMA_VERSION {
+        return Err(format!(
+            "state file kind/version {} {}",
+            st.kind, st.version
+        ));
     }
     if st.steps.len() != 9 {
         return Err(format!("steps done: {:?}", st.steps.keys()));
@@ -241,7 +249,16 @@ fn up_converges_after_the_sandbox_stops_answering_at_every_point() {
 
 #[test]
 fn up_converges_after_sigkill_at_every_point() {
-    let n = requests_of_full_up();
+    // N of a served run: its client is unscaled and polls less than the in-process one.
+    let n = {
+        let s = hpccache_tests::Scratch::new();
+        let log = s.path().join("full.jsonl");
+        let sv = ServedSandbox::start_with(&s.path().join("w.json"), &log, 0.0005, None);
+        let out = run(sv.az(&s).args(UP), "full up (served)");
+        sv.stop_and_save();
+        assert!(out.status.success(), "{}", text(&out));
+        read_request_log(&log).len()
+    };
     let ks = kill_sample(n);
     eprintln!("full up: {n} requests; SIGKILL at k in {ks:?}");
     let mut failures = Vec::new();
@@ -330,8 +347,11 @@ fn clone_home(from: &hpccache_tests::Scratch) -> hpccache_tests::Scratch {
     let s = hpccache_tests::Scratch::new();
     std::fs::create_dir_all(s.deployments_dir()).expect("mkdir");
     for name in ["MyHpcCache.json", "sandbox.world.json"] {
-        std::fs::copy(from.deployments_dir().join(name), s.deployments_dir().join(name))
-            .expect("copy the state directory");
+        std::fs::copy(
+            from.deployments_dir().join(name),
+            s.deployments_dir().join(name),
+        )
+        .expect("copy the state directory");
     }
     s
 }
@@ -376,7 +396,10 @@ fn down_finishes_after_the_sandbox_stops_answering_at_every_point() {
         } else if !census.is_torn_down() {
             failures.push((k, format!("down left: {census:#?}")));
         } else if census.container_data != data_before || deleted_data > 0 {
-            failures.push((k, format!("data touched: {census:#?}, {deleted_data} deletes")));
+            failures.push((
+                k,
+                format!("data touched: {census:#?}, {deleted_data} deletes"),
+            ));
         }
     }
     report("down, sandbox stops answering", &ks, &failures);
@@ -387,7 +410,8 @@ fn down_finishes_after_sigkill_at_every_point() {
     // Deploy through a served sandbox, then give the container data.
     let template = hpccache_tests::Scratch::new();
     let world_file = template.path().join("served.world.json");
-    let sv = ServedSandbox::start_with(&world_file, &template.path().join("up.jsonl"), 0.0005, None);
+    let sv =
+        ServedSandbox::start_with(&world_file, &template.path().join("up.jsonl"), 0.0005, None);
     let out = run(sv.az(&template).args(UP), "up");
     sv.stop_and_save();
     assert!(out.status.success(), "{}", text(&out));
@@ -448,7 +472,10 @@ fn down_finishes_after_sigkill_at_every_point() {
         } else if !census.is_torn_down() {
             failures.push((k, format!("down left: {census:#?}")));
         } else if census.container_data != data_before || deleted_data > 0 {
-            failures.push((k, format!("data touched: {census:#?}, {deleted_data} deletes")));
+            failures.push((
+                k,
+                format!("data touched: {census:#?}, {deleted_data} deletes"),
+            ));
         }
     }
     report("down, SIGKILL", &ks, &failures);

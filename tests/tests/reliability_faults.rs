@@ -145,7 +145,10 @@ fn check_writes(what: &str, log: &[Value]) {
         .iter()
         .filter(|((m, _), n)| m == "DELETE" || **n > 1)
         .collect();
-    assert!(bad.is_empty(), "{what}: duplicate writes or deletes: {bad:#?}");
+    assert!(
+        bad.is_empty(),
+        "{what}: duplicate writes or deletes: {bad:#?}"
+    );
 }
 
 fn up_status_down_under(rate: f64, seed: u64) -> Vec<(String, RetryFigures)> {
@@ -166,7 +169,11 @@ fn up_status_down_under(rate: f64, seed: u64) -> Vec<(String, RetryFigures)> {
 
     let log = s.path().join("status.jsonl");
     let out = run(az(&s, &log, Some(&faults)).args(STATUS), "status");
-    assert!(out.status.success(), "status under {faults}: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "status under {faults}: {}",
+        text(&out)
+    );
     let rows: Value = serde_json::from_slice(&out.stdout).expect("status json");
     let rows = rows.as_array().expect("rows");
     assert!(
@@ -204,9 +211,11 @@ fn up_status_down_under(rate: f64, seed: u64) -> Vec<(String, RetryFigures)> {
         }
     }
     assert!(
-        deletes.iter().all(|(p, n)| *n == 1
-            && !(p.contains("/microsoft.storage/storageaccounts/")
-                && !p.contains("/roleassignments/"))),
+        deletes.iter().all(|(p, n)| {
+            let data = p.contains("/microsoft.storage/storageaccounts/")
+                && !p.contains("/roleassignments/");
+            *n == 1 && !data
+        }),
         "{deletes:#?}"
     );
     figures.push(("down".to_owned(), check_retries("down", &l)));
@@ -248,13 +257,19 @@ fn report(rate: f64, runs: &[(u64, Vec<(String, RetryFigures)>)]) {
 
 #[test]
 fn up_status_down_succeed_under_10_percent_faults() {
-    let runs: Vec<_> = [1, 2].iter().map(|&seed| (seed, up_status_down_under(0.1, seed))).collect();
+    let runs: Vec<_> = [1, 2]
+        .iter()
+        .map(|&seed| (seed, up_status_down_under(0.1, seed)))
+        .collect();
     report(0.1, &runs);
 }
 
 #[test]
 fn up_status_down_succeed_under_30_percent_faults() {
-    let runs: Vec<_> = [3, 4].iter().map(|&seed| (seed, up_status_down_under(0.3, seed))).collect();
+    let runs: Vec<_> = [3, 4]
+        .iter()
+        .map(|&seed| (seed, up_status_down_under(0.3, seed)))
+        .collect();
     report(0.3, &runs);
 }
 
@@ -272,7 +287,10 @@ fn assert_permanent_failure(fault: &str, code: &str) -> Scratch {
         line.starts_with(&format!("ERROR: ({code}) ")) && line.len() > code.len() + 12,
         "{line}"
     );
-    assert!(err.contains("Run the same `up` command again to resume"), "{err}");
+    assert!(
+        err.contains("Run the same `up` command again to resume"),
+        "{err}"
+    );
     // Finished steps are kept; the cache step is not among them.
     let st = hpccache_core::state::read(&s.deployments_dir().join("MyHpcCache.json"))
         .expect("state file");
@@ -292,7 +310,10 @@ fn assert_permanent_failure(fault: &str, code: &str) -> Scratch {
 fn cache_create_failing_with_asc_internal_error_stops_with_code_and_hint() {
     let s = assert_permanent_failure("fail-cache-create=AscInternalError", "AscInternalError");
     // The re-run (fault gone) converges to exactly one cache.
-    let out = run(az(&s, &s.path().join("again.jsonl"), None).args(UP), "re-run");
+    let out = run(
+        az(&s, &s.path().join("again.jsonl"), None).args(UP),
+        "re-run",
+    );
     assert!(out.status.success(), "{}", text(&out));
     let census = WorldCensus::of(&s.load_world());
     assert!(census.is_one_of_each("MyHpcCacheSubnet"), "{census:#?}");
@@ -307,11 +328,15 @@ fn quota_error_at_create_stops_with_code_and_hint() {
         .iter()
         .filter(|r| {
             r["method"] == "PUT"
-                && hpccache_tests::log_path(r).ends_with("/microsoft.storagecache/caches/myhpccache")
+                && hpccache_tests::log_path(r)
+                    .ends_with("/microsoft.storagecache/caches/myhpccache")
         })
         .count();
     assert_eq!(puts, 1);
-    let out = run(az(&s, &s.path().join("again.jsonl"), None).args(UP), "re-run");
+    let out = run(
+        az(&s, &s.path().join("again.jsonl"), None).args(UP),
+        "re-run",
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(WorldCensus::of(&s.load_world()).is_one_of_each("MyHpcCacheSubnet"));
 }

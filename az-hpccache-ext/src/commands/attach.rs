@@ -96,7 +96,9 @@ pub async fn attach_to_cluster(
     let opts = VerifyOptions {
         image: args.probe_image.clone(),
         as_user: args.as_user,
-        timeout: session.scaled(Duration::from_secs(120)).max(Duration::from_secs(20)),
+        timeout: session
+            .scaled(Duration::from_secs(120))
+            .max(Duration::from_secs(20)),
     };
     let (attached, applied) = attach::attach(&client, &doc, &args.kube_namespace, &opts)
         .await
@@ -149,4 +151,3 @@ pub fn fail_unless_verified(attached: &Value) -> Result<(), CliError> {
     ))
     .with_hint("Each check's fix is in the output above; `kubectl hpccache verify` runs the checklist again"))
 }
-

@@ -6,28 +6,28 @@ pub mod attach;
 pub mod cache;
 mod confirm;
 pub mod dns;
-pub mod down;
 mod docs;
+pub mod down;
 pub mod provider;
 pub mod role;
 mod shape;
 pub mod skus;
 mod state;
+pub mod status;
 pub mod storage;
 pub mod storage_target;
-pub mod status;
-pub mod up;
 pub mod subnet;
+pub mod up;
 
 use std::io::Write;
 
 use crate::cli::{Cli, Command};
 
+use crate::exit::CliError;
+use crate::output;
 pub use down::DownCommand;
 pub use status::StatusCommand;
 pub use up::UpCommand;
-use crate::exit::CliError;
-use crate::output;
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {

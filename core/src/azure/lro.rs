@@ -237,7 +237,16 @@ pub async fn resume(
     policy: &PollPolicy,
     progress: &Progress,
 ) -> Result<Option<Value>> {
-    let phase = match (&operation.async_operation, &operation.location) {
+    // A saved operation URL on another origin than this client's ARM endpoint cannot be
+    // polled (the client refuses to send credentials there): a `--sandbox` run listens on a
+    // new port every time, so the URL a `--no-wait` run saved is stale. The resource itself
+    // still tells (found by tests/tests/az_up.rs `no_wait_then_up_again_finishes` under load).
+    let ours =
+        |u: &String| url::Url::parse(u).is_ok_and(|u| u.origin() == client.cloud().arm.origin());
+    let phase = match (
+        operation.async_operation.as_ref().filter(|u| ours(u)),
+        operation.location.as_ref().filter(|u| ours(u)),
+    ) {
         (Some(a), _) => Phase::Async(a.clone()),
         (None, Some(l)) => Phase::Location(l.clone()),
         (None, None) => Phase::Resource,

@@ -262,7 +262,11 @@ async fn settled_cache(
         let Some(c) = optional(cache::get_cache(client, id).await)? else {
             return Ok(None);
         };
-        let provisioning = c.properties.provisioning_state.as_deref().unwrap_or("Succeeded");
+        let provisioning = c
+            .properties
+            .provisioning_state
+            .as_deref()
+            .unwrap_or("Succeeded");
         let health = c
             .properties
             .health

@@ -36,7 +36,10 @@ pub fn volume_from_state(state: &State) -> Option<VolumeSpec> {
         server: dns.fqdn.clone(),
         path: path.clone(),
         size: cache_size_quantity(u32::try_from(cache.cache_size_gb).unwrap_or(u32::MAX)),
-        mount_options: DEFAULT_MOUNT_OPTIONS.split(',').map(str::to_string).collect(),
+        mount_options: DEFAULT_MOUNT_OPTIONS
+            .split(',')
+            .map(str::to_string)
+            .collect(),
         pv: None,
         claim: None,
     })

@@ -442,14 +442,14 @@ fn mount_failure(name: String, msg: &str, e: &Expected) -> Check {
     } else if out.contains("timed out") {
         vec![
             "No running, healthy cache answers at that name's addresses; start the cache and check its health:".into(),
-            format!("az hpc-cache start --resource-group {rg} --name {cache}"),
-            format!("az hpc-cache show --resource-group {rg} --name {cache} --query health"),
+            format!("az-hpccache-ext cache start -g {rg} -n {cache}"),
+            format!("az-hpccache-ext cache show -g {rg} -n {cache} --query health"),
         ]
     } else if out.contains("access denied") || out.contains("No such file") {
         vec![
             "The path is not a namespace path of the cache; list them, then mount one:".into(),
             format!(
-                "az hpc-cache storage-target list --resource-group {rg} --cache-name {cache} --query \"[].junctions[].namespacePath\""
+                "az-hpccache-ext storage-target list -g {rg} --cache-name {cache} --query \"[].junctions[].namespacePath\" -o tsv"
             ),
             remount(e),
         ]

@@ -53,7 +53,10 @@ where
     Ok(())
 }
 
-#[allow(clippy::ptr_arg, reason = "the shape `check` takes for String validators")]
+#[allow(
+    clippy::ptr_arg,
+    reason = "the shape `check` takes for String validators"
+)]
 fn s(x: &String) -> String {
     x.clone()
 }

@@ -16,5 +16,6 @@ mod schema;
 pub use file::{LockedState, read, read_optional};
 pub use locate::{Location, STATE_ENV, deployments_dir, list_deployments, resolve};
 pub use schema::{
-    CacheInfo, ClusterInfo, DnsInfo, KIND, KubeObject, Resource, SCHEMA_VERSION, Settings, State, StepRecord,
+    CacheInfo, ClusterInfo, DnsInfo, KIND, KubeObject, Resource, SCHEMA_VERSION, Settings, State,
+    StepRecord,
 };

@@ -80,14 +80,14 @@ impl Session {
             .as_ref()
             .and_then(|s| s.cluster.as_ref())
             .map(|c| c.id.clone());
-        let sb =
-            self.runtime
-                .block_on(LocalSandbox::open(&dir, LocalOptions::default(), |lock| {
-                    tracing::warn!(
-                        "waiting for another sandbox run to finish (lock held on {})",
-                        lock.display()
-                    )
-                }))?;
+        let sb = self
+            .runtime
+            .block_on(LocalSandbox::open(&dir, sandbox_options(), |lock| {
+                tracing::warn!(
+                    "waiting for another sandbox run to finish (lock held on {})",
+                    lock.display()
+                )
+            }))?;
         let yaml = sb.kubeconfig_for(cluster_id.as_deref()).ok_or_else(|| {
             CliError::Output(format!(
                 "the sandbox world in {} has no cluster {}",
@@ -159,6 +159,17 @@ impl Session {
             sb.close()?;
         }
         Ok(())
+    }
+}
+
+/// Like `az-hpccache-ext --sandbox`: `HPCCACHE_SANDBOX_LOG` appends every request the
+/// sandbox's ARM answers to a file, for tests and benchmarks.
+fn sandbox_options() -> LocalOptions {
+    LocalOptions {
+        log_file: std::env::var_os("HPCCACHE_SANDBOX_LOG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        ..LocalOptions::default()
     }
 }
 

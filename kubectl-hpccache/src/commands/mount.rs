@@ -135,6 +135,15 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
             "cannot be combined with -n/--namespace",
         )));
     }
+    // Every value is checked before the cluster is contacted: -n names, the selector.
+    if let Some(ns) = cli.kube.namespace.as_deref() {
+        check_namespaces(&namespaces(Some(ns), "default"))?;
+    }
+    let selector = args
+        .namespace_selector
+        .as_deref()
+        .map(|sel| spec::kube::label_selector("--namespace-selector", sel).map_err(invalid))
+        .transpose()?;
     let mut session = open(cli, args)?;
     let mut req = request(&session, args)?;
     if args.dry_run == Some(DryRunMode::Client) {
@@ -145,13 +154,11 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
     }
     let (client, default_ns) = session.connect(cli)?;
     let result = session.run(async {
-        req.namespaces = match &args.namespace_selector {
-            Some(sel) => {
-                let parsed =
-                    spec::kube::label_selector("--namespace-selector", sel).map_err(invalid)?;
+        req.namespaces = match &selector {
+            Some(parsed) => {
                 let names = mount::namespaces_matching(&client, &parsed.to_string()).await?;
                 if names.is_empty() {
-                    return Err(CliError::Output(format!("no namespace matches {sel}")));
+                    return Err(CliError::Output(format!("no namespace matches {parsed}")));
                 }
                 names
             }

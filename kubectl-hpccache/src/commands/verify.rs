@@ -21,6 +21,10 @@ fn recorded(state: &State, kind: &str, namespace: Option<&str>) -> Option<String
 }
 
 pub fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), CliError> {
+    if let Some(claim) = &args.claim {
+        hpccache_core::spec::kube::dns1123_subdomain("--claim", claim)
+            .map_err(hpccache_core::Error::from)?;
+    }
     let mut session = Session::open(cli, args.deployment.as_deref(), true)?;
     let state = session
         .state

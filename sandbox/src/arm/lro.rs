@@ -176,14 +176,21 @@ fn poll_after(ctx: &Ctx<'_>, real_seconds: f64) -> Vec<(String, String)> {
     ]
 }
 
-/// Azure's polling interval for a running operation, in real seconds: a twentieth of its
-/// length, between 5 and 30 s (a 20-minute cache create polls every 30 s).
-fn poll_seconds(ctx: &Ctx<'_>, op: &Operation) -> f64 {
-    if ctx.time_scale <= 0.0 {
-        return 0.0;
+/// The polling interval a provider asks for while an operation runs, in real seconds: the
+/// same each provider's first answer gave (`headers` callers), so a client keeps one pace.
+fn poll_seconds(_ctx: &Ctx<'_>, op: &Operation) -> f64 {
+    let id = op.resource_id.to_ascii_lowercase();
+    if id.contains("/providers/microsoft.storagecache/") {
+        30.0
+    } else if id.contains("/providers/microsoft.network/privatednszones/") {
+        60.0
+    } else if id.contains("/providers/microsoft.storage/") {
+        17.0
+    } else if id.contains("/providers/microsoft.network/") {
+        10.0
+    } else {
+        15.0
     }
-    let real = op.due_ms.saturating_sub(op.start_ms) as f64 / 1000.0 / ctx.time_scale;
-    (real / 20.0).clamp(5.0, 30.0)
 }
 
 /// Answers operation status (`Azure-AsyncOperation`) and result (`Location`) URLs.

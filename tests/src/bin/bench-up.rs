@@ -161,22 +161,22 @@ fn main() {
     println!();
 
     println!("## (d) polls per long-running operation (target <= duration / Retry-After + 2)");
-    // Two references: the Retry-After the sandbox actually sent on the first answer (scaled,
-    // then rounded up to whole seconds, so at least 1 s) and Azure's own ratio at full scale
-    // (duration / unscaled Retry-After). The first is what this run could achieve; the second
-    // is what the same client does against Azure, where no rounding distorts the pacing.
-    println!("  polls | <= sent+2 | <= azure+2 | scaled ms | operation");
+    // The target is Azure's own ratio, duration / Retry-After: the sandbox sends both the
+    // whole-second `Retry-After` (at least 1 s once scaled, shown for reference) and
+    // `retry-after-ms` with the exactly scaled interval, which the client follows, so the
+    // scaled run keeps Azure's pacing.
+    println!("  polls | <= azure+2 | whole-second Retry-After+2 | scaled ms | operation");
     let world = s.load_world();
     let mut over = 0;
     for p in polls_per_operation(&world, &log) {
-        let ok = p.polls <= p.by_sent_header + 2;
+        let ok = p.polls <= p.at_azure_scale + 2;
         over += usize::from(!ok);
         println!(
-            "  {:>5} | {:>6} {} | {:>10} | {:>9} | {}",
+            "  {:>5} | {:>5} {} | {:>26} | {:>9} | {}",
             p.polls,
-            p.by_sent_header + 2,
-            if ok { "ok  " } else { "OVER" },
             p.at_azure_scale + 2,
+            if ok { "ok  " } else { "OVER" },
+            p.by_sent_header + 2,
             p.scaled_ms,
             short(&p.id)
         );
