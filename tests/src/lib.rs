@@ -702,3 +702,36 @@ pub fn fmt_list(v: &[f64]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+impl Scratch {
+    /// Opens this scratch home's sandbox world in this process (as the binaries do, instant
+    /// time), gives `f` a client of its cluster and the running sandbox, then saves the world.
+    pub fn with_cluster<T, F, Fut>(&self, f: F) -> T
+    where
+        F: FnOnce(kube::Client, &hpccache_sandbox::local::LocalSandbox) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        use hpccache_sandbox::local::{LocalOptions, LocalSandbox};
+        use kube::config::{KubeConfigOptions, Kubeconfig};
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let opts = LocalOptions {
+                start_clusters: true,
+                time_scale: Some(0.0),
+                ..LocalOptions::default()
+            };
+            let sb = LocalSandbox::open(&self.deployments_dir(), opts, |_| {})
+                .await
+                .expect("open the sandbox world");
+            let yaml = sb.kubeconfig_for(None).expect("a cluster");
+            let kc = Kubeconfig::from_yaml(&yaml).expect("kubeconfig");
+            let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                .await
+                .expect("config");
+            let client = kube::Client::try_from(config).expect("client");
+            let t = f(client, &sb).await;
+            sb.close().expect("save the world");
+            t
+        })
+    }
+}

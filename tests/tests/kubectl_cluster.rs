@@ -5,13 +5,12 @@
 use std::future::Future;
 use std::process::{Command, Output};
 
-use hpccache_sandbox::local::{LocalOptions, LocalSandbox};
+use hpccache_sandbox::local::LocalSandbox;
 use hpccache_tests::Scratch;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use kube::Api;
 use kube::api::{ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 
 fn run(c: &mut Command) -> (i32, String, String) {
@@ -37,33 +36,12 @@ fn state(s: &Scratch) -> hpccache_core::state::State {
     hpccache_core::state::read(&s.deployments_dir().join("MyHpcCache.json")).expect("state file")
 }
 
-/// Opens the scratch home's sandbox world in this process (as the binaries do), gives `f` a
-/// client of its cluster and the running sandbox, then saves the world.
 fn with_cluster<T, F, Fut>(s: &Scratch, f: F) -> T
 where
     F: FnOnce(kube::Client, &LocalSandbox) -> Fut,
     Fut: Future<Output = T>,
 {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let opts = LocalOptions {
-            start_clusters: true,
-            time_scale: Some(0.0),
-            ..LocalOptions::default()
-        };
-        let sb = LocalSandbox::open(&s.deployments_dir(), opts, |_| {})
-            .await
-            .expect("open the sandbox world");
-        let yaml = sb.kubeconfig_for(None).expect("a cluster");
-        let kc = Kubeconfig::from_yaml(&yaml).expect("kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .expect("config");
-        let client = kube::Client::try_from(config).expect("client");
-        let t = f(client, &sb).await;
-        sb.close().expect("save the world");
-        t
-    })
+    s.with_cluster(f)
 }
 
 async fn create_namespace(client: &kube::Client, name: &str, labels: Value) {

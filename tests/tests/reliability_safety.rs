@@ -13,13 +13,11 @@
 use std::future::Future;
 use std::process::Output;
 
-use hpccache_sandbox::local::{LocalOptions, LocalSandbox};
 use hpccache_sandbox::world::{Resource, World};
 use hpccache_tests::{Scratch, resource_counts};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::PostParams;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
 
 const NODE_RG: &str = "MC_myResourceGroup_myAKSCluster_eastus";
@@ -272,32 +270,12 @@ fn resources_the_tool_did_not_create_are_never_deleted() {
     }
 }
 
-/// Opens the scratch home's sandbox world in this process, gives `f` a client of its cluster.
 fn with_cluster<T, F, Fut>(s: &Scratch, f: F) -> T
 where
     F: FnOnce(kube::Client) -> Fut,
     Fut: Future<Output = T>,
 {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let opts = LocalOptions {
-            start_clusters: true,
-            time_scale: Some(0.0),
-            ..LocalOptions::default()
-        };
-        let sb = LocalSandbox::open(&s.deployments_dir(), opts, |_| {})
-            .await
-            .expect("open the sandbox world");
-        let yaml = sb.kubeconfig_for(None).expect("a cluster");
-        let kc = Kubeconfig::from_yaml(&yaml).expect("kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .expect("config");
-        let client = kube::Client::try_from(config).expect("client");
-        let t = f(client).await;
-        sb.close().expect("save the world");
-        t
-    })
+    s.with_cluster(|c, _| f(c))
 }
 
 #[test]
