@@ -283,15 +283,21 @@ pub struct ServedSandbox {
 impl ServedSandbox {
     /// Starts `serve` on a free port with instant time, logging requests to `log`.
     pub fn start(log: &Path) -> Self {
+        let mut c = Command::new(bin("hpccache-sandbox"));
+        c.args(["serve", "--port", "0", "--time-scale", "0", "--log"])
+            .arg(log);
+        Self::spawn(c)
+    }
+
+    /// Runs a prepared `hpccache-sandbox serve` command and waits for its banner. The first
+    /// line announces the endpoint once the port is bound: no polling, no race.
+    fn spawn(mut c: Command) -> Self {
         use std::io::BufRead;
-        let mut child = Command::new(bin("hpccache-sandbox"))
-            .args(["serve", "--port", "0", "--time-scale", "0", "--log"])
-            .arg(log)
+        let mut child = c
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start hpccache-sandbox serve");
-        // The first line announces the endpoint once the port is bound: no polling, no race.
         let stdout = child.stdout.take().expect("serve stdout");
         let mut reader = std::io::BufReader::new(stdout);
         let mut line = String::new();
@@ -512,7 +518,6 @@ impl ServedSandbox {
     /// `serve` with a world file (loaded if present, saved every 5 s and on SIGTERM), a time
     /// scale and optional faults.
     pub fn start_with(world: &Path, log: &Path, time_scale: f64, faults: Option<&str>) -> Self {
-        use std::io::BufRead;
         let mut c = Command::new(bin("hpccache-sandbox"));
         c.args([
             "serve",
@@ -528,25 +533,7 @@ impl ServedSandbox {
         if let Some(f) = faults {
             c.args(["--faults", f]);
         }
-        let mut child = c
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start hpccache-sandbox serve");
-        let stdout = child.stdout.take().expect("serve stdout");
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("read the serve banner");
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let arm_endpoint = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no endpoint in the serve banner {line:?}"))
-            .to_string();
-        ServedSandbox {
-            child,
-            arm_endpoint,
-        }
+        Self::spawn(c)
     }
 
     /// Stops `serve` with SIGTERM, which saves its world file, and waits for it.
@@ -656,33 +643,14 @@ impl ServedSandbox {
     /// the world's default cluster to `kubeconfig`: what the real `kubectl` and
     /// `kubectl-hpccache --kubeconfig` talk to, with the request log at `log`.
     pub fn serve_world(world: &Path, log: &Path, kubeconfig: &Path) -> Self {
-        use std::io::BufRead;
-        let mut child = Command::new(bin("hpccache-sandbox"))
-            .args(["serve", "--port", "0", "--time-scale", "0", "--world"])
+        let mut c = Command::new(bin("hpccache-sandbox"));
+        c.args(["serve", "--port", "0", "--time-scale", "0", "--world"])
             .arg(world)
             .arg("--log")
             .arg(log)
             .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start hpccache-sandbox serve");
-        let stdout = child.stdout.take().expect("serve stdout");
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("read the serve banner");
-        // Keep draining: with the pipe closed, serve's next line on stdout would kill it.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let arm_endpoint = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no endpoint in the serve banner {line:?}"))
-            .to_string();
-        ServedSandbox {
-            child,
-            arm_endpoint,
-        }
+            .arg(kubeconfig);
+        Self::spawn(c)
     }
 }
 
