@@ -4,6 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The guide's deployment: `up` of `MyHpcCache` on `myAKSCluster` in `myResourceGroup`, the
+/// arguments every end-to-end suite starts from.
+pub const GUIDE_UP: &[&str] = &[
+    "up",
+    "-g",
+    "myResourceGroup",
+    "--cluster",
+    "myAKSCluster",
+    "-n",
+    "MyHpcCache",
+];
+
 /// Path of a binary built by this workspace (`cargo test --workspace` builds them all).
 pub fn bin(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().expect("test executable path");
@@ -242,17 +254,8 @@ impl Scratch {
     pub fn up_sandbox(&self, extra: &[&str]) {
         let out = self
             .az_sandbox()
-            .args([
-                "up",
-                "-g",
-                "myResourceGroup",
-                "--cluster",
-                "myAKSCluster",
-                "-n",
-                "MyHpcCache",
-                "-o",
-                "none",
-            ])
+            .args(GUIDE_UP)
+            .args(["-o", "none"])
             .args(extra)
             .output()
             .expect("run az-hpccache-ext up");

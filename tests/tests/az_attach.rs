@@ -2,22 +2,14 @@
 //! command on the sandbox, with the cluster's credentials fetched through ARM, and the
 //! root-squash problem handled with the exact fix.
 
-use hpccache_tests::Scratch;
+use hpccache_tests::{GUIDE_UP, Scratch};
 use serde_json::Value;
 
 fn up_attach(s: &Scratch, extra: &[&str]) -> (i32, Value, String) {
     let out = s
         .az_sandbox()
-        .args([
-            "up",
-            "-g",
-            "myResourceGroup",
-            "--cluster",
-            "myAKSCluster",
-            "-n",
-            "MyHpcCache",
-            "--attach",
-        ])
+        .args(GUIDE_UP)
+        .arg("--attach")
         .args(extra)
         .output()
         .expect("az-hpccache-ext runs");

@@ -23,22 +23,12 @@ use std::time::{Duration, Instant};
 
 use hpccache_sandbox::world::World;
 use hpccache_tests::{
-    ServedSandbox, WorldCensus, effective_writes, output_within, read_request_log,
+    GUIDE_UP, ServedSandbox, WorldCensus, effective_writes, output_within, read_request_log,
 };
 
 const TIME_SCALE: &str = "0.0005";
-const UP: &[&str] = &[
-    "up",
-    "-g",
-    "myResourceGroup",
-    "--cluster",
-    "myAKSCluster",
-    "-n",
-    "MyHpcCache",
-    "-o",
-    "none",
-    "--only-show-errors",
-];
+/// [`GUIDE_UP`], quiet: these suites read the request log, not the output.
+const UP_FLAGS: &[&str] = &["-o", "none", "--only-show-errors"];
 const DOWN: &[&str] = &["down", "-n", "MyHpcCache", "--yes", "-o", "none"];
 const SUBNET: &str = "MyHpcCacheSubnet";
 /// A run that takes longer than this is a hang. A full `up` takes ~2-4 s at this time scale;
@@ -116,7 +106,7 @@ fn kill_sample(n: usize) -> Vec<usize> {
 fn requests_of_full_up() -> usize {
     let s = hpccache_tests::Scratch::new();
     let log = s.path().join("full.jsonl");
-    let out = run(az(&s, &log, None).args(UP), "full up");
+    let out = run(az(&s, &log, None).args(GUIDE_UP).args(UP_FLAGS), "full up");
     assert!(out.status.success(), "{}", text(&out));
     read_request_log(&log).len()
 }
@@ -219,7 +209,10 @@ fn up_converges_after_the_sandbox_stops_answering_at_every_point() {
         let again = s.path().join("again.jsonl");
         let fault = format!("stop-after={k},stop-mode=drop");
         // The client must give up in bounded time (`run` panics after LIMIT).
-        let out = run(az(&s, &first, Some(&fault)).args(UP), "up, stopping");
+        let out = run(
+            az(&s, &first, Some(&fault)).args(GUIDE_UP).args(UP_FLAGS),
+            "up, stopping",
+        );
         if !matches!(out.status.code(), Some(0 | 1)) {
             failures.push((k, format!("interrupted up: {}", text(&out))));
             continue;
@@ -235,7 +228,7 @@ fn up_converges_after_the_sandbox_stops_answering_at_every_point() {
         let r = converge_and_tear_down(
             &s,
             &first_log,
-            az(&s, &again, None).args(UP),
+            az(&s, &again, None).args(GUIDE_UP).args(UP_FLAGS),
             az(&s, &s.path().join("down.jsonl"), None).args(DOWN),
             &again,
             &|| s.load_world(),
@@ -254,7 +247,7 @@ fn up_converges_after_sigkill_at_every_point() {
         let s = hpccache_tests::Scratch::new();
         let log = s.path().join("full.jsonl");
         let sv = ServedSandbox::start_with(&s.path().join("w.json"), &log, 0.0005, None);
-        let out = run(sv.az(&s).args(UP), "full up (served)");
+        let out = run(sv.az(&s).args(GUIDE_UP).args(UP_FLAGS), "full up (served)");
         sv.stop_and_save();
         assert!(out.status.success(), "{}", text(&out));
         read_request_log(&log).len()
@@ -269,13 +262,13 @@ fn up_converges_after_sigkill_at_every_point() {
         let first = s.path().join("first.jsonl");
         let again = s.path().join("again.jsonl");
         let served = ServedSandbox::start_with(&world_file, &first, 0.0005, None);
-        kill_at(served.az(&s).args(UP), &first, k);
+        kill_at(served.az(&s).args(GUIDE_UP).args(UP_FLAGS), &first, k);
         let first_log = read_request_log(&first);
         eprintln!("  killed after {} logged requests", first_log.len());
         // The re-run logs to its own file: restart the server on the same world.
         served.stop_and_save();
         let served = ServedSandbox::start_with(&world_file, &again, 0.0005, None);
-        let out = run(served.az(&s).args(UP), "re-run up");
+        let out = run(served.az(&s).args(GUIDE_UP).args(UP_FLAGS), "re-run up");
         served.stop_and_save(); // saves the world the checks read
         let r = (|| -> Result<(), String> {
             if !out.status.success() {
@@ -329,7 +322,12 @@ fn kill_at(cmd: &mut Command, log: &Path, k: usize) {
 /// full `down` of it (measured on a copy).
 fn deployed_with_data() -> hpccache_tests::Scratch {
     let s = hpccache_tests::Scratch::new();
-    let out = run(az(&s, &s.path().join("up.jsonl"), None).args(UP), "up");
+    let out = run(
+        az(&s, &s.path().join("up.jsonl"), None)
+            .args(GUIDE_UP)
+            .args(UP_FLAGS),
+        "up",
+    );
     assert!(out.status.success(), "{}", text(&out));
     let mut w = s.load_world();
     let container = w
@@ -412,7 +410,7 @@ fn down_finishes_after_sigkill_at_every_point() {
     let world_file = template.path().join("served.world.json");
     let sv =
         ServedSandbox::start_with(&world_file, &template.path().join("up.jsonl"), 0.0005, None);
-    let out = run(sv.az(&template).args(UP), "up");
+    let out = run(sv.az(&template).args(GUIDE_UP).args(UP_FLAGS), "up");
     sv.stop_and_save();
     assert!(out.status.success(), "{}", text(&out));
     let mut w = World::load(&world_file).expect("world");

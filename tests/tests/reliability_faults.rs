@@ -21,22 +21,14 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use hpccache_tests::{Scratch, WorldCensus, effective_writes, output_within, read_request_log};
+use hpccache_tests::{
+    GUIDE_UP, Scratch, WorldCensus, effective_writes, output_within, read_request_log,
+};
 use serde_json::Value;
 
 const TIME_SCALE: &str = "0.0005";
-const UP: &[&str] = &[
-    "up",
-    "-g",
-    "myResourceGroup",
-    "--cluster",
-    "myAKSCluster",
-    "-n",
-    "MyHpcCache",
-    "-o",
-    "none",
-    "--only-show-errors",
-];
+/// [`GUIDE_UP`], quiet: these suites read the request log, not the output.
+const UP_FLAGS: &[&str] = &["-o", "none", "--only-show-errors"];
 const STATUS: &[&str] = &["status", "-n", "MyHpcCache", "-o", "json"];
 const DOWN: &[&str] = &["down", "-n", "MyHpcCache", "--yes", "-o", "none"];
 /// What the sandbox's injected 429 asks for (`Retry-After: 1`), in ms.
@@ -159,7 +151,10 @@ fn up_status_down_under(rate: f64, seed: u64) -> Vec<(String, RetryFigures)> {
     let mut figures = Vec::new();
 
     let log = s.path().join("up.jsonl");
-    let out = run(az(&s, &log, Some(&faults)).args(UP), "up");
+    let out = run(
+        az(&s, &log, Some(&faults)).args(GUIDE_UP).args(UP_FLAGS),
+        "up",
+    );
     assert!(out.status.success(), "up under {faults}: {}", text(&out));
     let l = read_request_log(&log);
     check_writes("up", &l);
@@ -276,7 +271,10 @@ fn up_status_down_succeed_under_30_percent_faults() {
 fn assert_permanent_failure(fault: &str, code: &str) -> Scratch {
     let s = Scratch::new();
     let log = s.path().join("up.jsonl");
-    let out = run(az(&s, &log, Some(fault)).args(UP), "up");
+    let out = run(
+        az(&s, &log, Some(fault)).args(GUIDE_UP).args(UP_FLAGS),
+        "up",
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     let line = err
@@ -311,7 +309,9 @@ fn cache_create_failing_with_asc_internal_error_stops_with_code_and_hint() {
     let s = assert_permanent_failure("fail-cache-create=AscInternalError", "AscInternalError");
     // The re-run (fault gone) converges to exactly one cache.
     let out = run(
-        az(&s, &s.path().join("again.jsonl"), None).args(UP),
+        az(&s, &s.path().join("again.jsonl"), None)
+            .args(GUIDE_UP)
+            .args(UP_FLAGS),
         "re-run",
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -334,7 +334,9 @@ fn quota_error_at_create_stops_with_code_and_hint() {
         .count();
     assert_eq!(puts, 1);
     let out = run(
-        az(&s, &s.path().join("again.jsonl"), None).args(UP),
+        az(&s, &s.path().join("again.jsonl"), None)
+            .args(GUIDE_UP)
+            .args(UP_FLAGS),
         "re-run",
     );
     assert!(out.status.success(), "{}", text(&out));
