@@ -231,11 +231,18 @@ async fn serve(
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(SandboxError::Start)?;
+    // A save writes the whole world (megabytes once clusters hold thousands of objects):
+    // only when something changed since the last one.
+    let mut saved = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 if let Some(f) = &world_file {
-                    sandbox.save(f)?;
+                    let revision = sandbox.revision();
+                    if saved != Some(revision) {
+                        sandbox.save(f)?;
+                        saved = Some(revision);
+                    }
                 }
             }
             _ = tokio::signal::ctrl_c() => break,

@@ -13,7 +13,7 @@ use crate::arm::nfs::WorldFabric;
 use crate::arm::server::{self, RateLimit, Shared, lock};
 use crate::arm::{clock, lro};
 use crate::fabric::NfsFabric;
-use crate::kube::{self, ClusterInfo, RunningCluster};
+use crate::kube::{self, ClusterInfo, ClusterState, RunningCluster};
 use crate::world::{ClusterSpec, World, key};
 
 /// Default time scale: the guide's ~25 minutes of Azure time take a few seconds.
@@ -205,15 +205,42 @@ impl RunningSandbox {
 
     /// A snapshot of the world, with each running cluster's Kubernetes objects.
     pub fn world(&self) -> World {
-        let mut snapshot = self.with_world(|w| w.clone());
-        if let Ok(clusters) = self.clusters.try_lock() {
-            for (id, rc) in clusters.iter() {
-                if let Some(rec) = snapshot.clusters.get_mut(id) {
-                    rec.kube = rc.snapshot();
+        let clusters = self.clusters.try_lock().ok();
+        let running = |id: &String| clusters.as_ref().is_some_and(|c| c.contains_key(id));
+        // The world's copy of a running cluster's objects is the one it started from, soon
+        // replaced below: leave it out of the copy (it can be most of the world).
+        let mut snapshot = self.with_world(|w| {
+            let stale: Vec<(String, ClusterState)> = w
+                .clusters
+                .iter_mut()
+                .filter(|(id, _)| running(id))
+                .map(|(id, rec)| (id.clone(), std::mem::take(&mut rec.kube)))
+                .collect();
+            let copy = w.clone();
+            for (id, kube) in stale {
+                if let Some(rec) = w.clusters.get_mut(&id) {
+                    rec.kube = kube;
                 }
+            }
+            copy
+        });
+        for (id, rc) in clusters.iter().flat_map(|c| c.iter()) {
+            if let Some(rec) = snapshot.clusters.get_mut(id) {
+                rec.kube = rc.snapshot();
             }
         }
         snapshot
+    }
+
+    /// Changes whenever the world may have: with every request ARM answers and every
+    /// cluster write. `serve` saves the world only when this moved.
+    pub fn revision(&self) -> (usize, u64) {
+        let kube = self
+            .clusters
+            .try_lock()
+            .map(|c| c.values().map(RunningCluster::resource_version).sum())
+            .unwrap_or(u64::MAX);
+        (self.log.len(), kube)
     }
 
     /// Saves the world (atomically) to `path`.

@@ -321,7 +321,9 @@ impl World {
             path: path.display().to_string(),
             source,
         };
-        let text = serde_json::to_string_pretty(self).map_err(|e| SandboxError::WorldFile {
+        // Compact: with clusters holding thousands of objects a pretty world is twice the
+        // size and takes twice as long to write and read back (`jq .` shows it indented).
+        let text = serde_json::to_string(self).map_err(|e| SandboxError::WorldFile {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;

@@ -556,3 +556,56 @@ async fn watch_replays_after_a_resource_version_and_expires_old_ones() {
         "too old resource version: 50 (100)"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_verb_resource_and_code() {
+    let c = start().await;
+    let pv = "/api/v1/persistentvolumes/pv-nfs";
+    c.http(
+        "PATCH",
+        &format!("{pv}?fieldManager=hpccache"),
+        APPLY,
+        PV_NFS,
+    )
+    .await;
+    c.http("GET", pv, JSON, "").await;
+    c.http("GET", "/api/v1/persistentvolumes/absent", JSON, "")
+        .await;
+    c.http(
+        "GET",
+        "/api/v1/namespaces/default/persistentvolumeclaims",
+        JSON,
+        "",
+    )
+    .await;
+    let (code, text) = c.http("GET", "/metrics", JSON, "").await;
+    assert_eq!(code, 200);
+    let count = |verb: &str, code: u16, scope: &str, resource: &str| {
+        let labels = format!(
+            "apiserver_request_total{{code=\"{code}\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"{resource}\",scope=\"{scope}\",subresource=\"\",verb=\"{verb}\",version=\"v1\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&labels))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert_eq!(
+        count("APPLY", 201, "resource", "persistentvolumes"),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        count("GET", 200, "resource", "persistentvolumes"),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        count("GET", 404, "resource", "persistentvolumes"),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        count("LIST", 200, "namespace", "persistentvolumeclaims"),
+        Some(1),
+        "{text}"
+    );
+}

@@ -293,8 +293,10 @@ impl ServedSandbox {
     }
 
     /// Runs a prepared `hpccache-sandbox serve` command and waits for its banner. The first
-    /// line announces the endpoint once the port is bound: no polling, no race.
+    /// line announces the endpoint once the port is bound: no polling, no race. With
+    /// `--kubeconfig`, the banner's `Kubeconfig:` line comes once that file is written.
     fn spawn(mut c: Command) -> Self {
+        let writes_kubeconfig = c.get_args().any(|a| a == "--kubeconfig");
         use std::io::BufRead;
         let mut child = c
             .stdout(std::process::Stdio::piped())
@@ -305,6 +307,12 @@ impl ServedSandbox {
         let mut reader = std::io::BufReader::new(stdout);
         let mut line = String::new();
         reader.read_line(&mut line).expect("read the serve banner");
+        let mut rest = String::new();
+        while writes_kubeconfig && !rest.starts_with("Kubeconfig:") {
+            rest.clear();
+            let n = reader.read_line(&mut rest).expect("read the serve banner");
+            assert!(n > 0, "serve ended before writing its kubeconfig");
+        }
         // Keep draining: with the pipe closed, serve's next line on stdout would kill it.
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let arm_endpoint = line
@@ -705,4 +713,65 @@ impl Scratch {
             t
         })
     }
+}
+
+/// One plain-HTTP request to the cluster a sandbox kubeconfig (from `serve --kubeconfig`)
+/// names, with its token in the URL's path as that kubeconfig carries it; the status code
+/// and body. Enough for test setup and for reading `/metrics` without a client library.
+pub fn kube_http(kubeconfig: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let text = std::fs::read_to_string(kubeconfig).expect("read the kubeconfig");
+    let server = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .map(|s| s.trim_matches('"').to_string())
+        .expect("a server in the kubeconfig");
+    let rest = server
+        .strip_prefix("http://")
+        .expect("a plain-HTTP sandbox server");
+    let (host, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut conn = std::net::TcpStream::connect(host).expect("connect to the sandbox cluster");
+    let request = format!(
+        "{method} /{prefix}{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    conn.read_to_string(&mut response).expect("receive");
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// The requests the cluster answered so far by verb (`LIST`, `GET`, `APPLY`...), from its
+/// `apiserver_request_total`; the difference around a command is what it cost on the wire.
+pub fn kube_requests(kubeconfig: &Path) -> std::collections::BTreeMap<String, usize> {
+    let (code, text) = kube_http(kubeconfig, "GET", "/metrics", "");
+    assert_eq!(code, 200, "GET /metrics: {text}");
+    let mut by_verb = std::collections::BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+    {
+        let verb = line
+            .split("verb=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or_default();
+        let n: usize = line
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        *by_verb.entry(verb.to_string()).or_insert(0) += n;
+    }
+    by_verb
 }

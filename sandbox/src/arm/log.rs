@@ -70,6 +70,15 @@ impl RequestLog {
         }
     }
 
+    /// How many requests were logged, without copying them.
+    pub fn len(&self) -> usize {
+        self.records.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn records(&self) -> Vec<RequestRecord> {
         self.records.lock().map(|r| r.clone()).unwrap_or_default()
     }

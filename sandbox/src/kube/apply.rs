@@ -444,15 +444,16 @@ pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
 }
 
-/// Server-side apply of `body` by `manager` to the object at the URL. Creates the object
-/// when missing. Returns the stored object and whether it was created.
+/// Server-side apply of `body` (the request body as [`parse_body`] read it, before the
+/// store was locked) by `manager` to the object at the URL. Creates the object when
+/// missing. Returns the stored object and whether it was created.
 #[allow(clippy::too_many_arguments)]
 pub fn server_side_apply(
     store: &mut Store,
     res: &'static Resource,
     ns: Option<&str>,
     name: &str,
-    body: &[u8],
+    body: Result<Value, ApiError>,
     manager: Option<&str>,
     force: bool,
     dry_run: bool,
@@ -464,7 +465,7 @@ pub fn server_side_apply(
         )
         .with_code(422, "Invalid")
     })?;
-    let mut config = parse_body(body)?;
+    let mut config = body?;
     if !config.is_object() {
         return Err(ApiError::bad_request(
             "error decoding YAML: the apply body is not an object",

@@ -39,29 +39,19 @@ fn set_phase(
 
 /// Volume phases that follow from their claims.
 fn volumes(store: &mut Store) {
-    for pv in store.list_owned(&PVS, None) {
-        let claim_ref = pv
-            .pointer("/spec/claimRef")
-            .cloned()
-            .filter(|c| !c.is_null());
-        match (phase(&pv), claim_ref) {
-            ("Pending" | "", None) => {
+    let changing = store.select(&PVS, None, |pv| match phase(pv) {
+        "Pending" | "" => true,
+        "Bound" => claim_ref(pv).is_some_and(|cr| !claim_alive(store, cr)),
+        _ => false,
+    });
+    for pv in changing {
+        match phase(&pv) {
+            // Pre-bound to a claim or not, a new volume waits as Available.
+            "Pending" | "" => {
                 set_phase(store, &PVS, pv, "Available");
             }
-            ("Pending" | "", Some(_)) => {
-                // Pre-bound to a claim: waits for it as Available.
-                set_phase(store, &PVS, pv, "Available");
-            }
-            ("Bound", Some(cr)) => {
-                let ns = cr.get("namespace").and_then(Value::as_str).unwrap_or("");
-                let name = cr.get("name").and_then(Value::as_str).unwrap_or("");
-                let uid = cr.get("uid").and_then(Value::as_str).unwrap_or("");
-                let claim_alive = store
-                    .get(&PVCS, Some(ns), name)
-                    .is_some_and(|c| uid.is_empty() || meta::uid(c) == uid);
-                if claim_alive {
-                    continue;
-                }
+            // Bound to a claim that is gone.
+            _ => {
                 let policy =
                     meta::str_at(&pv, "/spec/persistentVolumeReclaimPolicy").unwrap_or("Retain");
                 if policy == "Delete" {
@@ -83,9 +73,23 @@ fn volumes(store: &mut Store) {
                     set_phase(store, &PVS, pv, "Released");
                 }
             }
-            _ => {}
         }
     }
+}
+
+fn claim_ref(pv: &Value) -> Option<&Value> {
+    meta::at(pv, "/spec/claimRef").filter(|c| !c.is_null())
+}
+
+/// Whether the claim a volume's `claimRef` names still exists (the same one, when the
+/// reference carries a uid).
+fn claim_alive(store: &Store, cr: &Value) -> bool {
+    let ns = cr.get("namespace").and_then(Value::as_str).unwrap_or("");
+    let name = cr.get("name").and_then(Value::as_str).unwrap_or("");
+    let uid = cr.get("uid").and_then(Value::as_str).unwrap_or("");
+    store
+        .get(&PVCS, Some(ns), name)
+        .is_some_and(|c| uid.is_empty() || meta::uid(c) == uid)
 }
 
 /// Why `pv` cannot satisfy `claim`, as the controller words it; None when it can.
@@ -99,14 +103,12 @@ fn mismatch(pv: &Value, claim: &Value) -> Option<&'static str> {
     if class(pv) != class(claim) {
         return Some("storageClassName does not match");
     }
-    let pv_modes: Vec<&Value> = pv
-        .pointer("/spec/accessModes")
+    let pv_modes: Vec<&Value> = meta::at(pv, "/spec/accessModes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .collect();
-    let ok_modes = claim
-        .pointer("/spec/accessModes")
+    let ok_modes = meta::at(claim, "/spec/accessModes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -127,7 +129,7 @@ fn mismatch(pv: &Value, claim: &Value) -> Option<&'static str> {
 
 /// Whether `pv`'s claimRef leaves it free for `claim`.
 fn free_for(pv: &Value, claim: &Value) -> bool {
-    match pv.pointer("/spec/claimRef").filter(|c| !c.is_null()) {
+    match meta::at(pv, "/spec/claimRef").filter(|c| !c.is_null()) {
         None => true,
         Some(cr) => {
             cr.get("name").and_then(Value::as_str) == Some(meta::name(claim))
@@ -140,25 +142,33 @@ fn free_for(pv: &Value, claim: &Value) -> bool {
     }
 }
 
+/// Whether the volume a Bound claim names is still bound to it.
+fn volume_held(store: &Store, claim: &Value) -> bool {
+    let vol = meta::str_at(claim, "/spec/volumeName").unwrap_or("");
+    store
+        .get(&PVS, None, vol)
+        .is_some_and(|pv| meta::str_at(pv, "/spec/claimRef/uid") == Some(meta::uid(claim)))
+}
+
 fn claims(store: &mut Store) {
-    for claim in store.list_owned(&PVCS, None) {
-        if meta::deleting(&claim) && phase(&claim) != "Bound" {
-            continue;
-        }
+    let changing = store.select(&PVCS, None, |c| match phase(c) {
+        "Bound" => !volume_held(store, c),
+        "Pending" | "" => !meta::deleting(c),
+        _ => false,
+    });
+    for claim in changing {
         match phase(&claim) {
             "Bound" => {
-                let vol = meta::str_at(&claim, "/spec/volumeName").unwrap_or("");
-                let pv_ok = store.get(&PVS, None, vol).is_some_and(|pv| {
-                    meta::str_at(pv, "/spec/claimRef/uid") == Some(meta::uid(&claim))
-                });
-                if !pv_ok {
-                    let c = set_phase(store, &PVCS, claim, "Lost");
-                    store.record_event(
-                        &c,
-                        &PVCS,
-                        EventSpec::warning("ClaimLost", "Bound claim has lost its PersistentVolume. Data on the volume is lost!", COMPONENT),
-                    );
-                }
+                let c = set_phase(store, &PVCS, claim, "Lost");
+                store.record_event(
+                    &c,
+                    &PVCS,
+                    EventSpec::warning(
+                        "ClaimLost",
+                        "Bound claim has lost its PersistentVolume. Data on the volume is lost!",
+                        COMPONENT,
+                    ),
+                );
             }
             "Pending" | "" => bind_claim(store, claim),
             _ => {}
@@ -196,8 +206,7 @@ fn bind_claim(store: &mut Store, claim: Value) {
         bind(store, pv, claim);
         return;
     }
-    let selector = claim
-        .pointer("/spec/selector")
+    let selector = meta::at(&claim, "/spec/selector")
         .map(super::selectors::LabelSelector::from_object)
         .unwrap_or_default();
     // A volume pre-bound to this claim wins; then the smallest that fits.
@@ -207,7 +216,7 @@ fn bind_claim(store: &mut Store, claim: Value) {
         .filter(|pv| phase(pv) == "Available" && !meta::deleting(pv))
         .filter(|pv| free_for(pv, &claim) && mismatch(pv, &claim).is_none() && selector.matches(pv))
         .map(|pv| {
-            let pre = pv.pointer("/spec/claimRef").is_some_and(|c| !c.is_null());
+            let pre = meta::at(pv, "/spec/claimRef").is_some_and(|c| !c.is_null());
             let size = meta::str_at(pv, "/spec/capacity/storage")
                 .and_then(meta::quantity_bytes)
                 .unwrap_or(0.0);
@@ -239,7 +248,7 @@ fn bind_claim(store: &mut Store, claim: Value) {
 
 fn bind(store: &mut Store, mut pv: Value, mut claim: Value) {
     let pv_name = meta::name(&pv).to_string();
-    let by_controller = pv.pointer("/spec/claimRef").is_none_or(Value::is_null);
+    let by_controller = meta::at(&pv, "/spec/claimRef").is_none_or(Value::is_null);
     pv["spec"]["claimRef"] = json!({
         "kind": "PersistentVolumeClaim",
         "namespace": meta::namespace(&claim),
@@ -279,19 +288,18 @@ fn bind(store: &mut Store, mut pv: Value, mut claim: Value) {
     );
     claim["status"] = json!({
         "phase": "Bound",
-        "accessModes": pv.pointer("/spec/accessModes").cloned().unwrap_or(json!([])),
-        "capacity": pv.pointer("/spec/capacity").cloned().unwrap_or(json!({})),
+        "accessModes": meta::at(&pv, "/spec/accessModes").cloned().unwrap_or(json!([])),
+        "capacity": meta::at(&pv, "/spec/capacity").cloned().unwrap_or(json!({})),
     });
     store.commit(&PVCS, claim);
 }
 
 /// The storage-object-in-use protection controller.
 fn protection(store: &mut Store) {
-    for claim in store.list_owned(&PVCS, None) {
-        if !meta::deleting(&claim) || !meta::finalizers(&claim).iter().any(|f| f == PVC_PROTECTION)
-        {
-            continue;
-        }
+    let guarded = |o: &Value, finalizer: &str| {
+        meta::deleting(o) && meta::finalizers(o).iter().any(|f| f == finalizer)
+    };
+    for claim in store.select(&PVCS, None, |c| guarded(c, PVC_PROTECTION)) {
         let ns = meta::namespace(&claim).unwrap_or("");
         let in_use = store.list(&PODS, Some(ns)).into_iter().any(|p| {
             !matches!(
@@ -309,10 +317,7 @@ fn protection(store: &mut Store) {
             store.commit(&PVCS, c);
         }
     }
-    for pv in store.list_owned(&PVS, None) {
-        if !meta::deleting(&pv) || !meta::finalizers(&pv).iter().any(|f| f == PV_PROTECTION) {
-            continue;
-        }
+    for pv in store.select(&PVS, None, |pv| guarded(pv, PV_PROTECTION)) {
         if phase(&pv) != "Bound" {
             let mut v = pv;
             let f: Vec<String> = meta::finalizers(&v)
@@ -327,14 +332,11 @@ fn protection(store: &mut Store) {
 
 /// Names of the claims a pod mounts.
 pub fn pod_claims(pod: &Value) -> Vec<String> {
-    pod.pointer("/spec/volumes")
+    meta::at(pod, "/spec/volumes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|v| {
-            v.pointer("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str)
-        })
+        .filter_map(|v| meta::at(v, "/persistentVolumeClaim/claimName").and_then(Value::as_str))
         .map(String::from)
         .collect()
 }

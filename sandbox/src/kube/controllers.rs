@@ -7,13 +7,19 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::resources::{self, NAMESPACES};
+use super::resources::{self, NAMESPACES, Resource};
 use super::store::{DeleteOpts, Shared, Store};
 use super::{ClusterInfo, binder, kubelet, meta, scheduler, workloads};
 use crate::fabric::NfsFabric;
 
 /// How often the controllers run.
 pub const TICK: Duration = Duration::from_millis(50);
+/// A tick with no change since the last pass skips the controllers (a pass reads every
+/// object, which with thousands of them costs more than the requests it serves); a full
+/// pass still runs this often, as informers resync, for what follows from time alone
+/// (repeated events). The kubelet model runs every tick: a mount can start working
+/// because of the Azure half, which no resourceVersion here records.
+pub const RESYNC: Duration = Duration::from_secs(1);
 
 pub fn spawn(
     store: Shared,
@@ -22,6 +28,10 @@ pub fn spawn(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
+        // The resourceVersion the last pass started from: a pass whose own writes moved it
+        // is followed by another, until one changes nothing.
+        let mut passed_at: Option<u64> = None;
+        let mut last_pass = std::time::Instant::now();
         loop {
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,
@@ -29,7 +39,12 @@ pub fn spawn(
             }
             let pending = {
                 let mut s = store.lock();
-                reconcile(&mut s);
+                let rv = s.current_rv();
+                if passed_at != Some(rv) || last_pass.elapsed() >= RESYNC {
+                    reconcile(&mut s);
+                    passed_at = Some(rv);
+                    last_pass = std::time::Instant::now();
+                }
                 kubelet::plan(&mut s)
             };
             if pending.is_empty() {
@@ -65,10 +80,7 @@ pub fn reconcile(store: &mut Store) {
 
 /// Terminating namespaces: delete their content, then release the namespace.
 fn namespaces(store: &mut Store) {
-    for ns in store.list_owned(&NAMESPACES, None) {
-        if !meta::deleting(&ns) {
-            continue;
-        }
+    for ns in store.select(&NAMESPACES, None, meta::deleting) {
         let name = meta::name(&ns).to_string();
         let mut left = 0;
         for res in resources::ALL.iter().copied().filter(|r| r.namespaced) {
@@ -88,7 +100,7 @@ fn namespaces(store: &mut Store) {
             ns["spec"] = json!({});
             meta::set_finalizers(&mut ns, &[]);
             store.remove(&NAMESPACES, None, &name);
-        } else if ns.pointer("/status/conditions").is_none() {
+        } else if meta::at(&ns, "/status/conditions").is_none() {
             let mut ns = ns;
             ns["status"]["conditions"] = json!([{
                 "type": "NamespaceContentRemaining", "status": "True",
@@ -103,88 +115,107 @@ fn namespaces(store: &mut Store) {
 /// The garbage collector: dependents of deleted owners go (background propagation);
 /// `foregroundDeletion` owners wait for them; `orphan` owners release them.
 fn garbage(store: &mut Store) {
-    let uids: std::collections::HashSet<String> = store
-        .state
-        .objects
-        .values()
-        .map(|o| meta::uid(o).to_string())
-        .collect();
-    let mut deleting_owners: Vec<(String, Vec<String>)> = Vec::new();
-    for res in resources::ALL.iter().copied() {
-        for o in store.list(res, None) {
-            if meta::deleting(o) {
-                deleting_owners.push((meta::uid(o).to_string(), meta::finalizers(o)));
-            }
-        }
-    }
-    for res in resources::ALL.iter().copied() {
-        for o in store.list_owned(res, None) {
-            let owners: Vec<String> = o
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
+    let dependents: Vec<(&'static Resource, Value)> = resources::ALL
+        .iter()
+        .copied()
+        .flat_map(|res| {
+            store
+                .select(res, None, |o| !owner_uids(o).is_empty())
                 .into_iter()
-                .flatten()
-                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
-                .collect();
-            if owners.is_empty() {
-                continue;
-            }
-            let orphaning = owners.iter().any(|u| {
-                deleting_owners
-                    .iter()
-                    .any(|(du, f)| du == u && f.iter().any(|x| x == "orphan"))
-            });
-            if orphaning {
-                let mut o = o;
-                meta::metadata_mut(&mut o).remove("ownerReferences");
-                store.commit(res, o);
-                continue;
-            }
-            let owner_going = owners.iter().all(|u| {
-                !uids.contains(u)
-                    || deleting_owners
-                        .iter()
-                        .any(|(du, f)| du == u && f.iter().any(|x| x == "foregroundDeletion"))
-            });
-            if owner_going && !meta::deleting(&o) {
-                let opts = DeleteOpts {
-                    propagation: Some("Background".into()),
-                    ..Default::default()
-                };
-                let _ = store.delete(res, meta::namespace(&o), meta::name(&o), &opts);
+                .map(move |o| (res, o))
+        })
+        .collect();
+    let waiting: Vec<(&'static Resource, Value)> = resources::ALL
+        .iter()
+        .copied()
+        .flat_map(|res| {
+            store
+                .select(res, None, |o| {
+                    meta::deleting(o)
+                        && meta::finalizers(o)
+                            .iter()
+                            .any(|x| x == "foregroundDeletion" || x == "orphan")
+                })
+                .into_iter()
+                .map(move |o| (res, o))
+        })
+        .collect();
+    if dependents.is_empty() && waiting.is_empty() {
+        return;
+    }
+    // Owners being deleted and how: their uid and finalizers.
+    let deleting_owners: Vec<(String, Vec<String>)> = waiting
+        .iter()
+        .map(|(_, o)| (meta::uid(o).to_string(), meta::finalizers(o)))
+        .collect();
+    let owner_finalizing = |u: &String, finalizer: &str| {
+        deleting_owners
+            .iter()
+            .any(|(du, f)| du == u && f.iter().any(|x| x == finalizer))
+    };
+    // Decided against the store as it is, then carried out.
+    let (orphans, doomed) = {
+        let uids: std::collections::HashSet<&str> =
+            store.state.objects.values().map(meta::uid).collect();
+        let mut orphans = Vec::new();
+        let mut doomed = Vec::new();
+        for (res, o) in dependents {
+            let owners = owner_uids(&o);
+            if owners.iter().any(|u| owner_finalizing(u, "orphan")) {
+                orphans.push((res, o));
+            } else if !meta::deleting(&o)
+                && owners.iter().all(|u| {
+                    !uids.contains(u.as_str()) || owner_finalizing(u, "foregroundDeletion")
+                })
+            {
+                doomed.push((res, o));
             }
         }
+        (orphans, doomed)
+    };
+    for (res, mut o) in orphans {
+        meta::metadata_mut(&mut o).remove("ownerReferences");
+        store.commit(res, o);
+    }
+    for (res, o) in doomed {
+        let opts = DeleteOpts {
+            propagation: Some("Background".into()),
+            ..Default::default()
+        };
+        let _ = store.delete(res, meta::namespace(&o), meta::name(&o), &opts);
     }
     // Owners waiting in the foreground, or orphaning: drop the finalizer once done.
-    for res in resources::ALL.iter().copied() {
-        for o in store.list_owned(res, None) {
-            if !meta::deleting(&o) {
-                continue;
-            }
-            let f = meta::finalizers(&o);
-            if !f.iter().any(|x| x == "foregroundDeletion" || x == "orphan") {
-                continue;
-            }
-            let uid = meta::uid(&o).to_string();
-            let has_dependents = store.state.objects.values().any(|d| {
-                d.pointer("/metadata/ownerReferences")
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| {
-                        a.iter()
-                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid.as_str()))
-                    })
-            });
-            if !has_dependents {
-                let rest: Vec<String> = f
-                    .into_iter()
-                    .filter(|x| x != "foregroundDeletion" && x != "orphan")
-                    .collect();
-                let mut o = o;
-                meta::set_finalizers(&mut o, &rest);
-                store.commit(res, o);
-            }
+    for (res, o) in waiting {
+        // Re-read: releasing dependents above may have changed the owner too.
+        let Some(o) = store.get(res, meta::namespace(&o), meta::name(&o)).cloned() else {
+            continue;
+        };
+        let uid = meta::uid(&o).to_string();
+        let has_dependents = store
+            .state
+            .objects
+            .values()
+            .any(|d| owner_uids(d).contains(&uid));
+        if !has_dependents {
+            let rest: Vec<String> = meta::finalizers(&o)
+                .into_iter()
+                .filter(|x| x != "foregroundDeletion" && x != "orphan")
+                .collect();
+            let mut o = o;
+            meta::set_finalizers(&mut o, &rest);
+            store.commit(res, o);
         }
     }
+}
+
+/// The uids of an object's owners.
+fn owner_uids(o: &Value) -> Vec<String> {
+    meta::at(o, "/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
+        .collect()
 }
 
 /// For tests: one full synchronous pass without the fabric.

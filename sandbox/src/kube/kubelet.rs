@@ -62,7 +62,12 @@ pub struct Outcome {
 /// the pods waiting for mounts.
 pub fn plan(store: &mut Store) -> Vec<Pending> {
     let mut out = Vec::new();
-    for pod in store.list_owned(&PODS, None) {
+    let active = store.select(&PODS, None, |p| {
+        meta::str_at(p, "/spec/nodeName").is_some()
+            && (meta::deleting(p)
+                || meta::str_at(p, "/status/phase").is_none_or(|ph| ph == "Pending"))
+    });
+    for pod in active {
         let Some(node) = meta::str_at(&pod, "/spec/nodeName").map(String::from) else {
             continue;
         };
@@ -74,7 +79,7 @@ pub fn plan(store: &mut Store) -> Vec<Pending> {
         if phase != "Pending" {
             continue;
         }
-        let pod = if pod.pointer("/status/containerStatuses").is_none() {
+        let pod = if meta::at(&pod, "/status/containerStatuses").is_none() {
             start_creating(store, pod, &node)
         } else {
             pod
@@ -195,8 +200,7 @@ fn failed_mount_message(m: &NfsMount, uid: &str, output: &str) -> String {
 fn mounts_of(store: &Store, pod: &Value) -> Result<Vec<NfsMount>, ()> {
     let ns = meta::namespace(pod).unwrap_or("default");
     let mut out = Vec::new();
-    for v in pod
-        .pointer("/spec/volumes")
+    for v in meta::at(pod, "/spec/volumes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -214,9 +218,8 @@ fn mounts_of(store: &Store, pod: &Value) -> Result<Vec<NfsMount>, ()> {
                 path: meta::str_at(nfs, "/path").unwrap_or("").into(),
                 options: Vec::new(),
             });
-        } else if let Some(claim) = v
-            .pointer("/persistentVolumeClaim/claimName")
-            .and_then(Value::as_str)
+        } else if let Some(claim) =
+            meta::at(v, "/persistentVolumeClaim/claimName").and_then(Value::as_str)
         {
             let c = store.get(&PVCS, Some(ns), claim).ok_or(())?;
             if meta::str_at(c, "/status/phase") != Some("Bound") {
@@ -224,14 +227,13 @@ fn mounts_of(store: &Store, pod: &Value) -> Result<Vec<NfsMount>, ()> {
             }
             let pv_name = meta::str_at(c, "/spec/volumeName").unwrap_or("");
             let pv = store.get(&PVS, None, pv_name).ok_or(())?;
-            if let Some(nfs) = pv.pointer("/spec/nfs") {
+            if let Some(nfs) = meta::at(pv, "/spec/nfs") {
                 out.push(NfsMount {
                     volume: pv_name.to_string(),
                     pod_volume,
                     server: meta::str_at(nfs, "/server").unwrap_or("").into(),
                     path: meta::str_at(nfs, "/path").unwrap_or("").into(),
-                    options: pv
-                        .pointer("/spec/mountOptions")
+                    options: meta::at(pv, "/spec/mountOptions")
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
@@ -246,7 +248,7 @@ fn mounts_of(store: &Store, pod: &Value) -> Result<Vec<NfsMount>, ()> {
 
 /// The probe's parameters: the first container mount of an NFS-backed volume.
 fn probe_run(pod: &Value, mounts: &[NfsMount]) -> Option<ProbeRun> {
-    let container = pod.pointer("/spec/containers/0")?;
+    let container = meta::at(pod, "/spec/containers/0")?;
     let id = |ptr: &str| {
         container
             .pointer(&format!("/securityContext/{ptr}"))
@@ -296,7 +298,7 @@ fn probe_run(pod: &Value, mounts: &[NfsMount]) -> Option<ProbeRun> {
 fn node_ip(store: &Store, node: &str) -> String {
     store
         .get(&NODES, None, node)
-        .and_then(|n| n.pointer("/status/addresses/0/address"))
+        .and_then(|n| meta::at(n, "/status/addresses/0/address"))
         .and_then(Value::as_str)
         .unwrap_or("10.224.0.4")
         .to_string()
@@ -316,7 +318,7 @@ fn pod_ip(store: &Store, node: &str, uid: &str) -> String {
 }
 
 fn container_names(pod: &Value) -> Vec<(String, String)> {
-    pod.pointer("/spec/containers")
+    meta::at(pod, "/spec/containers")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()

@@ -3,8 +3,24 @@
 
 use serde_json::{Map, Value};
 
+/// `obj.pointer(pointer)` without its allocations: the controllers look up a few fields
+/// of every object on every tick, and `Value::pointer` unescapes (so copies) each segment.
+pub fn at<'a>(obj: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() || pointer.contains('~') {
+        return obj.pointer(pointer);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(obj, |v, seg| match v {
+            Value::Object(m) => m.get(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        })
+}
+
 pub fn str_at<'a>(obj: &'a Value, pointer: &str) -> Option<&'a str> {
-    obj.pointer(pointer).and_then(Value::as_str)
+    at(obj, pointer).and_then(Value::as_str)
 }
 
 pub fn name(obj: &Value) -> &str {
@@ -24,12 +40,11 @@ pub fn resource_version(obj: &Value) -> Option<&str> {
 }
 
 pub fn deleting(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp")
-        .is_some_and(|v| !v.is_null())
+    at(obj, "/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
 }
 
 pub fn finalizers(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/finalizers")
+    at(obj, "/metadata/finalizers")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -40,13 +55,13 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
 }
 
 pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.pointer("/metadata/labels")
+    at(obj, "/metadata/labels")
         .and_then(|l| l.get(key))
         .and_then(Value::as_str)
 }
 
 pub fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.pointer("/metadata/annotations")
+    at(obj, "/metadata/annotations")
         .and_then(|l| l.get(key))
         .and_then(Value::as_str)
 }
@@ -124,7 +139,7 @@ pub fn quantity_bytes(q: &str) -> Option<f64> {
 
 /// `status.conditions[type=t].status == "True"`.
 pub fn condition_true(obj: &Value, t: &str) -> bool {
-    obj.pointer("/status/conditions")
+    at(obj, "/status/conditions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -136,7 +151,7 @@ pub fn condition_true(obj: &Value, t: &str) -> bool {
 
 /// The owner reference of kind `kind` (the controller).
 pub fn controller_uid<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
-    obj.pointer("/metadata/ownerReferences")
+    at(obj, "/metadata/ownerReferences")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -155,5 +170,28 @@ mod tests {
         assert!(quantity_bytes("10000Gi") > quantity_bytes("100Gi"));
         assert_eq!(quantity_bytes("1e3"), Some(1000.0));
         assert_eq!(quantity_bytes("x"), None);
+    }
+}
+
+#[cfg(test)]
+mod pointer_tests {
+    use serde_json::json;
+
+    #[test]
+    fn at_agrees_with_json_pointers() {
+        let o = json!({"a": {"b/c": 1, "l": [{"x": "y"}], "t~": 2}, "": 3});
+        for p in [
+            "",
+            "/a",
+            "/a/b~1c",
+            "/a/l/0/x",
+            "/a/l/1",
+            "/a/t~0",
+            "/",
+            "/missing/x",
+            "a",
+        ] {
+            assert_eq!(super::at(&o, p), o.pointer(p), "{p}");
+        }
     }
 }

@@ -64,6 +64,11 @@ impl RunningCluster {
         self.url.clone()
     }
 
+    /// The cluster's last resourceVersion: moves with every write.
+    pub fn resource_version(&self) -> u64 {
+        self.store.lock().current_rv()
+    }
+
     /// The cluster's objects now, for persisting.
     pub fn snapshot(&self) -> ClusterState {
         self.store.snapshot()
@@ -105,6 +110,7 @@ pub async fn serve(
         info: info.clone(),
         token,
         stop: stopped.clone(),
+        metrics: metrics::Metrics::default(),
     });
     let app = routes::router(ctx);
     let mut server_stop = stopped.clone();
@@ -171,6 +177,7 @@ pub mod controllers;
 pub mod discovery;
 pub mod kubelet;
 pub mod meta;
+pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod resources;

@@ -32,7 +32,7 @@ fn ready_nodes(store: &Store) -> Vec<Value> {
         .into_iter()
         .filter(|n| {
             meta::condition_true(n, "Ready")
-                && n.pointer("/spec/unschedulable") != Some(&json!(true))
+                && meta::at(n, "/spec/unschedulable") != Some(&json!(true))
         })
         .cloned()
         .collect()
@@ -66,8 +66,7 @@ fn pick_node(store: &Store, pod: &Value) -> Result<String, String> {
             Some(_) => {}
         }
     }
-    let selector = pod
-        .pointer("/spec/nodeSelector")
+    let selector = meta::at(pod, "/spec/nodeSelector")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
@@ -146,8 +145,7 @@ fn bind(store: &mut Store, mut pod: Value, node: &str) {
 }
 
 fn unschedulable(store: &mut Store, mut pod: Value, why: &str) {
-    let current = pod
-        .pointer("/status/conditions")
+    let current = meta::at(&pod, "/status/conditions")
         .and_then(Value::as_array)
         .and_then(|cs| {
             cs.iter()

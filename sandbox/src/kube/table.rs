@@ -498,7 +498,12 @@ fn row(res: &Resource, o: &Value, include: Include) -> Value {
 }
 
 /// A Table of `objects`; `resource_version` is the list's.
-pub fn table(res: &Resource, objects: &[Value], include: Include, resource_version: &str) -> Value {
+pub fn table<'a>(
+    res: &Resource,
+    objects: impl IntoIterator<Item = &'a Value>,
+    include: Include,
+    resource_version: &str,
+) -> Value {
     let defs: Vec<Value> = columns(res)
         .into_iter()
         .map(|Col(name, ty, priority)| {
@@ -511,7 +516,7 @@ pub fn table(res: &Resource, objects: &[Value], include: Include, resource_versi
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": resource_version},
         "columnDefinitions": defs,
-        "rows": objects.iter().map(|o| row(res, o, include)).collect::<Vec<_>>(),
+        "rows": objects.into_iter().map(|o| row(res, o, include)).collect::<Vec<_>>(),
     })
 }
 

@@ -157,7 +157,7 @@ fn render(st: &mut State, obj: &Value) -> Value {
         None => obj.clone(),
         Some(include) => {
             let rv = super::meta::resource_version(obj).unwrap_or("").to_string();
-            let mut t = table::table(st.spec.resource, std::slice::from_ref(obj), include, &rv);
+            let mut t = table::table(st.spec.resource, [obj], include, &rv);
             // Like the real server: column definitions only with the first event.
             if !st.first_table {
                 t["columnDefinitions"] = json!([]);
