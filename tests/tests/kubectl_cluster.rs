@@ -569,3 +569,54 @@ fn manifests_print_the_pair_and_the_workload_patch_without_a_cluster() {
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
 }
+
+/// What a mount costs on the wire, read from the served cluster's request counters: one
+/// list per kind however many namespaces, then one apply per object, and no read of an
+/// object the lists showed absent. Re-running lists and writes nothing.
+#[test]
+fn a_mount_into_many_namespaces_lists_once_and_applies_each_object_once() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    let kubeconfig = s.path().join("kubeconfig");
+    let _served = hpccache_tests::ServedSandbox::serve_world(
+        &s.world_file(),
+        &s.path().join("served.jsonl"),
+        &kubeconfig,
+    );
+    let names: Vec<String> = (1..=5).map(|i| format!("team-{i}")).collect();
+    for n in &names {
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}});
+        let (code, text) =
+            hpccache_tests::kube_http(&kubeconfig, "POST", "/api/v1/namespaces", &body.to_string());
+        assert_eq!(code, 201, "{text}");
+    }
+    let mount = || {
+        let mut c = s.cmd("kubectl-hpccache");
+        c.arg("--kubeconfig").arg(&kubeconfig).args([
+            "mount",
+            "-n",
+            &names.join(","),
+            "-o",
+            "name",
+        ]);
+        let before = hpccache_tests::kube_requests(&kubeconfig);
+        let out = ok(&mut c);
+        let mut spent = hpccache_tests::kube_requests(&kubeconfig);
+        for (verb, n) in before {
+            *spent.entry(verb).or_default() -= n;
+        }
+        spent.retain(|_, n| *n > 0);
+        (out, spent)
+    };
+    let (out, spent) = mount();
+    assert_eq!(out.lines().count(), 10, "{out}");
+    assert_eq!(
+        spent.into_iter().collect::<Vec<_>>(),
+        [("APPLY".to_string(), 10), ("LIST".to_string(), 2)]
+    );
+    let (_, spent) = mount();
+    assert_eq!(
+        spent.into_iter().collect::<Vec<_>>(),
+        [("LIST".to_string(), 2)]
+    );
+}

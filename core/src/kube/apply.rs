@@ -38,16 +38,26 @@ pub struct Applied<K> {
     pub outcome: Outcome,
 }
 
+/// What the caller knows of the object before applying it.
+#[derive(Debug, Clone)]
+pub enum Current<K> {
+    /// Not looked for: [`apply_with`] reads it.
+    Unknown,
+    /// A list that would have held it did not: it does not exist (yet).
+    Absent,
+    Present(K),
+}
+
 /// Applies `desired`. `adjust` may change it once the current object is known (e.g. keep
 /// the binder's `claimRef.uid`, which a real server would otherwise drop, since
 /// `claimRef` is an atomic struct).
 ///
-/// `known` is the current object when the caller already listed it (saves a GET per
-/// object when mounting into many namespaces); `None` reads it.
+/// `current` comes from a list the caller made when mounting into many namespaces: that
+/// saves a GET per object, present or not.
 pub async fn apply_with<K>(
     api: &Api<K>,
     mut desired: K,
-    known: Option<K>,
+    current: Current<K>,
     dry_run: DryRun,
     adjust: impl FnOnce(&K, &mut K),
 ) -> Result<Applied<K>>
@@ -64,9 +74,10 @@ where
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
     };
-    let before = match known {
-        Some(k) => Some(k),
-        None => api
+    let before = match current {
+        Current::Present(k) => Some(k),
+        Current::Absent => None,
+        Current::Unknown => api
             .get_opt(&name)
             .await
             .map_err(Error::api(format!("read {what}")))?,
@@ -127,14 +138,6 @@ pub fn is_subset(want: &Value, have: &Value) -> bool {
         }
         _ => want == have,
     }
-}
-
-/// [`apply_with`] without adjustments.
-pub async fn apply<K>(api: &Api<K>, desired: K, dry_run: DryRun) -> Result<Applied<K>>
-where
-    K: ::kube::Resource<DynamicType = ()> + Clone + Debug + Serialize + DeserializeOwned,
-{
-    apply_with(api, desired, None, dry_run, |_, _| {}).await
 }
 
 #[cfg(test)]

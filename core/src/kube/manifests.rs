@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY};
+use super::{LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_NAMESPACE, MANAGED_BY};
 
 /// Longest object name (an RFC 1123 subdomain).
 const NAME_MAX: usize = 253;
@@ -130,6 +130,25 @@ pub fn selector(deployment: &str) -> String {
         .join(",")
 }
 
+/// The labels of the PV and claim for `namespace`: the deployment's, and the namespace.
+fn pair_labels(deployment: &str, namespace: &str) -> BTreeMap<String, String> {
+    let mut l = labels(deployment);
+    l.insert(LABEL_NAMESPACE.to_string(), namespace.to_string());
+    l
+}
+
+/// The label selector for the pairs of `deployment` in `namespaces`; `None` when it would
+/// be too long for a request line, and the caller selects the whole deployment instead.
+pub fn namespaces_selector(deployment: &str, namespaces: &[String]) -> Option<String> {
+    const MAX: usize = 4096;
+    let sel = format!(
+        "{},{LABEL_NAMESPACE} in ({})",
+        selector(deployment),
+        namespaces.join(",")
+    );
+    (sel.len() <= MAX).then_some(sel)
+}
+
 /// The PV and claim for `namespace`. `several` says whether other namespaces get a pair in
 /// the same run (then `--pv` is suffixed with the namespace, since PVs are cluster-wide).
 pub fn pair(spec: &VolumeSpec, namespace: &str, several: bool) -> Pair {
@@ -147,7 +166,7 @@ pub fn pair(spec: &VolumeSpec, namespace: &str, several: bool) -> Pair {
     let pv = PersistentVolume {
         metadata: ObjectMeta {
             name: Some(pv_name.clone()),
-            labels: Some(labels(&spec.deployment)),
+            labels: Some(pair_labels(&spec.deployment, namespace)),
             ..ObjectMeta::default()
         },
         spec: Some(PersistentVolumeSpec {
@@ -177,7 +196,7 @@ pub fn pair(spec: &VolumeSpec, namespace: &str, several: bool) -> Pair {
         metadata: ObjectMeta {
             name: Some(claim_name),
             namespace: Some(namespace.to_string()),
-            labels: Some(labels(&spec.deployment)),
+            labels: Some(pair_labels(&spec.deployment, namespace)),
             ..ObjectMeta::default()
         },
         spec: Some(PersistentVolumeClaimSpec {
@@ -249,6 +268,23 @@ mod tests {
         assert_eq!(v["kind"], "PersistentVolume");
         assert_eq!(v["spec"]["nfs"]["server"], "server.myhpccache.local");
         assert_eq!(v["metadata"]["labels"][LABEL_DEPLOYMENT], "myhpccache");
+        assert_eq!(v["metadata"]["labels"][LABEL_NAMESPACE], "team-a");
+        let c = serde_json::to_value(&p.claim).unwrap();
+        assert_eq!(c["metadata"]["labels"][LABEL_NAMESPACE], "team-a");
+    }
+
+    #[test]
+    fn a_mount_selects_its_namespaces_until_the_selector_gets_too_long() {
+        let few = ["a".to_string(), "b".to_string()];
+        assert_eq!(
+            namespaces_selector("MyHpcCache", &few).as_deref(),
+            Some(
+                "app.kubernetes.io/managed-by=hpccache,hpccache.azure.com/deployment=myhpccache,\
+                 hpccache.azure.com/namespace in (a,b)"
+            )
+        );
+        let many: Vec<String> = (0..200).map(|i| format!("{i:->40}")).collect();
+        assert_eq!(namespaces_selector("MyHpcCache", &many), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 pub mod apply;
 pub mod attach;
+pub mod existing;
 pub mod manifests;
 pub mod mount;
 pub mod probe;
@@ -29,6 +30,9 @@ pub const MANAGED_BY: &str = "hpccache";
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// Ties an object to the deployment (state file) it belongs to.
 pub const LABEL_DEPLOYMENT: &str = "hpccache.azure.com/deployment";
+/// On a PV and its claim: the claim's namespace, so a mount into some namespaces lists
+/// only their objects (and `kubectl get pv -l` finds a namespace's volume).
+pub const LABEL_NAMESPACE: &str = "hpccache.azure.com/namespace";
 /// Set on a patched workload's pod template: marks pods that use the claim because this
 /// tool put the volume there, so `unmount` can tell them from pods it did not patch.
 pub const LABEL_VOLUME: &str = "hpccache.azure.com/volume";

@@ -3,13 +3,13 @@
 
 use ::kube::Api;
 use ::kube::api::ListParams;
-use std::collections::BTreeMap;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim};
 use serde::Serialize;
 
 use super::apply::{self, Outcome};
+use super::existing::{self, Existing};
 use super::manifests::{self, Pair, VolumeSpec};
 use super::workload::{self, WorkloadMount};
 use super::{DryRun, Error, Result};
@@ -92,35 +92,9 @@ pub fn pairs(req: &MountRequest) -> Vec<Pair> {
         .collect()
 }
 
-/// What already exists with our labels, listed once instead of read one by one.
-#[derive(Default)]
-struct Existing {
-    pvs: BTreeMap<String, PersistentVolume>,
-    claims: BTreeMap<(String, String), PersistentVolumeClaim>,
-}
-
-async fn existing(client: &::kube::Client, deployment: &str) -> Existing {
-    let lp = ListParams::default().labels(&manifests::selector(deployment));
-    let pvs: Api<PersistentVolume> = Api::all(client.clone());
-    let claims: Api<PersistentVolumeClaim> = Api::all(client.clone());
-    // A failed list only costs the GETs it would have saved.
-    let pvs = pvs.list(&lp).await.map(|l| l.items).unwrap_or_default();
-    let claims = claims.list(&lp).await.map(|l| l.items).unwrap_or_default();
-    Existing {
-        pvs: pvs
-            .into_iter()
-            .filter_map(|p| Some((p.metadata.name.clone()?, p)))
-            .collect(),
-        claims: claims
-            .into_iter()
-            .filter_map(|c| Some(((c.metadata.namespace.clone()?, c.metadata.name.clone()?), c)))
-            .collect(),
-    }
-}
-
 pub async fn mount(client: &::kube::Client, req: &MountRequest) -> MountResult {
     let concurrency = req.concurrency.max(1);
-    let known = &existing(client, &req.spec.deployment).await;
+    let known = &existing::list(client, &req.spec.deployment, &req.namespaces).await;
     let mut results: Vec<(String, Result<Vec<AppliedObject>>)> = futures::stream::iter(pairs(req))
         .map(|pair| async move {
             let ns = pair.namespace.clone();
@@ -149,11 +123,8 @@ async fn mount_one(
     let pvs: Api<PersistentVolume> = Api::all(client.clone());
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &pair.namespace);
     let mut out = Vec::new();
-    let known_pv = known.pvs.get(pair.pv_name()).cloned();
-    let known_claim = known
-        .claims
-        .get(&(pair.namespace.clone(), pair.claim_name().to_string()))
-        .cloned();
+    let known_pv = known.pv(pair.pv_name());
+    let known_claim = known.claim(&pair.namespace, pair.claim_name());
     let pv = apply::apply_with(&pvs, pair.pv, known_pv, req.dry_run, keep_binding).await?;
     out.push(applied("PersistentVolume", None, pv.object, pv.outcome));
     let claim = apply::apply_with(&claims, pair.claim, known_claim, req.dry_run, |_, _| {}).await?;

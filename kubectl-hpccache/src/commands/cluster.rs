@@ -1,6 +1,7 @@
 //! What every cluster command starts from: the state file (when there is one), the
 //! Kubernetes client (from kubeconfig flags, or the sandbox's cluster), and the runtime.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
@@ -140,12 +141,16 @@ impl Session {
         let Some(mut doc) = locked.load()? else {
             return Ok(());
         };
-        let same = |a: &KubeObject, b: &KubeObject| {
-            a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
-        };
-        doc.kube.retain(|o| !remove.iter().any(|r| same(o, r)));
+        // By key, not by scanning: a mount into hundreds of namespaces adds hundreds of
+        // records to a list that may already hold thousands.
+        fn key(o: &KubeObject) -> (String, Option<String>, String) {
+            (o.kind.clone(), o.namespace.clone(), o.name.clone())
+        }
+        let gone: HashSet<_> = remove.iter().map(key).collect();
+        doc.kube.retain(|o| !gone.contains(&key(o)));
+        let mut held: HashSet<_> = doc.kube.iter().map(key).collect();
         for o in add {
-            if !doc.kube.iter().any(|x| same(x, o)) {
+            if held.insert(key(o)) {
                 doc.kube.push(o.clone());
             }
         }
