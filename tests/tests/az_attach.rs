@@ -119,6 +119,21 @@ fn cache_update_turns_root_squash_off_and_root_can_write() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The deployment's record follows, so `status` does not report the old setting.
+    let recorded = |s: &Scratch| {
+        hpccache_core::state::read(&s.state_file("MyHpcCache"))
+            .expect("state file")
+            .cache
+            .expect("cache record")
+            .root_squash
+    };
+    assert!(!recorded(&s));
+    let status = s.kubectl_sandbox().arg("status").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("root squash off"),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     // A second identical update sends no write.
     let before = s.sandbox_writes().len();
     let again = s

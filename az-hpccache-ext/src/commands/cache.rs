@@ -1,6 +1,7 @@
 //! `cache create|show|list|delete|flush|start|stop|upgrade-firmware|wait`, as `az hpc-cache`.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
 use hpccache_core::azure::cache::{self, Cache, NewCache};
@@ -8,6 +9,7 @@ use hpccache_core::azure::ids::same_id;
 use hpccache_core::azure::lro::{self, Poller, Until};
 use hpccache_core::azure::{ArmClient, ResourceId};
 use hpccache_core::spec::{location, names, sku, tags};
+use hpccache_core::state;
 use serde_json::Value;
 
 use super::confirm::confirm;
@@ -298,10 +300,16 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                     },
                     tags: tags.clone().unwrap_or_else(|| c.tags.clone()),
                 };
-                create(&session, &id, &new, *no_wait).await
+                let shown = create(&session, &id, &new, *no_wait).await?;
+                Ok((shown, new.root_squash))
             });
             session.close()?;
-            print(cli, &result?)
+            let (shown, root_squash) = result?;
+            // With --no-wait the change may still fail: the record follows once it is done.
+            if !*no_wait {
+                record_root_squash(cli, id.as_str(), root_squash);
+            }
+            print(cli, &shown)
         }
         CacheCommand::Show { cache } => {
             cache.check()?;
@@ -498,6 +506,56 @@ fn check_immutable(c: &Cache, new: &NewCache) -> Result<(), CliError> {
         diffs.join(", ")
     ))
     .with_hint("Pass the existing values, choose another --name, or delete the cache first"))
+}
+
+/// Deployments made with this cache record its root-squash setting (`status` shows it,
+/// `verify`'s advice depends on it): they follow a change made here. The cache is already
+/// changed, so a state file that cannot be updated (another run holds it) is a warning.
+fn record_root_squash(cli: &Cli, cache_id: &str, root_squash: bool) {
+    let files = match state_files(cli) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("the deployments' state files were not updated: {e}");
+            return;
+        }
+    };
+    for path in files {
+        match state::record_root_squash(&path, cache_id, root_squash) {
+            Ok(true) => tracing::info!("recorded rootSquash={root_squash} in {}", path.display()),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                "{} still records the old root squash setting: {e}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The state file `--state`/`HPCCACHE_STATE` names, else every deployment's in the user's
+/// state directory.
+fn state_files(cli: &Cli) -> Result<Vec<PathBuf>, hpccache_core::Error> {
+    let explicit = cli
+        .global
+        .state
+        .clone()
+        .filter(|p| !p.as_os_str().is_empty())
+        .or_else(|| {
+            std::env::var_os(state::STATE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+    if let Some(file) = explicit {
+        return Ok(if file.is_file() {
+            vec![file]
+        } else {
+            Vec::new()
+        });
+    }
+    let dir = state::deployments_dir()?;
+    Ok(state::list_deployments(&dir)?
+        .into_iter()
+        .map(|name| dir.join(format!("{name}.json")))
+        .collect())
 }
 
 fn root_squash_of(c: &Cache) -> Option<bool> {

@@ -7,12 +7,14 @@
 //!
 //! It never holds a secret: no keys, no tokens, no kubeconfigs.
 
+mod cache_settings;
 mod file;
 #[cfg(test)]
 mod fuzz_tests;
 mod locate;
 mod schema;
 
+pub use cache_settings::record_root_squash;
 pub use file::{LockedState, read, read_optional};
 pub use locate::{Location, STATE_ENV, deployments_dir, list_deployments, resolve};
 pub use schema::{
