@@ -346,22 +346,25 @@ fn env(key: &str) -> Option<String> {
 /// The directory of the state file (resolved like `state show`, without needing a
 /// deployment name) holds the world file.
 pub fn world_dir(g: &GlobalArgs) -> Result<PathBuf, CliError> {
-    let explicit = g
-        .state
-        .clone()
-        .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| {
-            std::env::var_os(state::STATE_ENV)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-    Ok(match explicit {
+    Ok(match explicit_state_file(g) {
         Some(file) => match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         },
         None => state::deployments_dir()?,
     })
+}
+
+/// The state file `--state` or `HPCCACHE_STATE` names, if either does.
+pub fn explicit_state_file(g: &GlobalArgs) -> Option<PathBuf> {
+    g.state
+        .clone()
+        .filter(|p| !p.as_os_str().is_empty())
+        .or_else(|| {
+            std::env::var_os(state::STATE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
 }
 
 /// `isDefault` subscription of the Azure CLI's profile (`~/.azure/azureProfile.json`, or

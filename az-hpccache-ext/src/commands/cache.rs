@@ -16,7 +16,7 @@ use super::confirm::confirm;
 use super::{print, shape};
 use crate::cli::Cli;
 use crate::exit::CliError;
-use crate::session::{Session, Wait};
+use crate::session::{Session, Wait, explicit_state_file};
 
 /// `-g` and `-n` naming one cache.
 #[derive(Debug, Args)]
@@ -534,17 +534,7 @@ fn record_root_squash(cli: &Cli, cache_id: &str, root_squash: bool) {
 /// The state file `--state`/`HPCCACHE_STATE` names, else every deployment's in the user's
 /// state directory.
 fn state_files(cli: &Cli) -> Result<Vec<PathBuf>, hpccache_core::Error> {
-    let explicit = cli
-        .global
-        .state
-        .clone()
-        .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| {
-            std::env::var_os(state::STATE_ENV)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-    if let Some(file) = explicit {
+    if let Some(file) = explicit_state_file(&cli.global) {
         return Ok(if file.is_file() {
             vec![file]
         } else {
