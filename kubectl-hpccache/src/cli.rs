@@ -283,7 +283,7 @@ pub struct MountArgs {
     pub dry_run: Option<DryRunMode>,
 
     /// Namespaces applied at the same time.
-    #[arg(long, value_name = "N", default_value_t = 16, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = hpccache_core::kube::mount::DEFAULT_CONCURRENCY, hide = true)]
     pub concurrency: usize,
 }
 
