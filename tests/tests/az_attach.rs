@@ -96,16 +96,19 @@ fn a_second_up_attach_writes_nothing_anywhere() {
 fn cache_update_turns_root_squash_off_and_root_can_write() {
     let s = Scratch::new();
     assert_eq!(up_attach(&s, &[]).0, 0);
+    let update = [
+        "cache",
+        "update",
+        "-g",
+        "MC_myResourceGroup_myAKSCluster_eastus",
+        "-n",
+        "MyHpcCache",
+        "--no-root-squash",
+    ];
     let out = s
         .az_sandbox()
+        .args(update)
         .args([
-            "cache",
-            "update",
-            "-g",
-            "MC_myResourceGroup_myAKSCluster_eastus",
-            "-n",
-            "MyHpcCache",
-            "--no-root-squash",
             "--query",
             "securitySettings.accessPolicies[0].accessRules[0].rootSquash",
             "-o",
@@ -120,14 +123,11 @@ fn cache_update_turns_root_squash_off_and_root_can_write() {
         String::from_utf8_lossy(&out.stderr)
     );
     // The deployment's record follows, so `status` does not report the old setting.
-    let recorded = |s: &Scratch| {
-        hpccache_core::state::read(&s.state_file("MyHpcCache"))
-            .expect("state file")
-            .cache
-            .expect("cache record")
-            .root_squash
-    };
-    assert!(!recorded(&s));
+    let recorded = hpccache_core::state::read(&s.state_file("MyHpcCache"))
+        .expect("state file")
+        .cache
+        .expect("cache record");
+    assert!(!recorded.root_squash);
     let status = s.kubectl_sandbox().arg("status").output().unwrap();
     assert!(
         String::from_utf8_lossy(&status.stdout).contains("root squash off"),
@@ -138,17 +138,8 @@ fn cache_update_turns_root_squash_off_and_root_can_write() {
     let before = s.sandbox_writes().len();
     let again = s
         .az_sandbox()
-        .args([
-            "cache",
-            "update",
-            "-g",
-            "MC_myResourceGroup_myAKSCluster_eastus",
-            "-n",
-            "MyHpcCache",
-            "--no-root-squash",
-            "-o",
-            "none",
-        ])
+        .args(update)
+        .args(["-o", "none"])
         .status()
         .unwrap();
     assert!(again.success());

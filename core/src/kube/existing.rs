@@ -20,7 +20,6 @@ use super::manifests;
 /// read before it is applied.
 type Listed = Option<BTreeMap<(Option<String>, String), Box<RawValue>>>;
 
-#[derive(Default)]
 pub struct Existing {
     pvs: Listed,
     claims: Listed,

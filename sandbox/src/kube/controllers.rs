@@ -115,31 +115,24 @@ fn namespaces(store: &mut Store) {
 /// The garbage collector: dependents of deleted owners go (background propagation);
 /// `foregroundDeletion` owners wait for them; `orphan` owners release them.
 fn garbage(store: &mut Store) {
-    let dependents: Vec<(&'static Resource, Value)> = resources::ALL
-        .iter()
-        .copied()
-        .flat_map(|res| {
-            store
-                .select(res, None, |o| !owner_uids(o).is_empty())
-                .into_iter()
-                .map(move |o| (res, o))
-        })
-        .collect();
-    let waiting: Vec<(&'static Resource, Value)> = resources::ALL
-        .iter()
-        .copied()
-        .flat_map(|res| {
-            store
-                .select(res, None, |o| {
-                    meta::deleting(o)
-                        && meta::finalizers(o)
-                            .iter()
-                            .any(|x| x == "foregroundDeletion" || x == "orphan")
-                })
-                .into_iter()
-                .map(move |o| (res, o))
-        })
-        .collect();
+    // One look at every object: the dependents (they have owners) and the owners waiting
+    // on them (deleting with a foreground or orphan finalizer).
+    let mut dependents: Vec<(&'static Resource, Value)> = Vec::new();
+    let mut waiting: Vec<(&'static Resource, Value)> = Vec::new();
+    for res in resources::ALL.iter().copied() {
+        for o in store.list(res, None) {
+            if !owner_uids(o).is_empty() {
+                dependents.push((res, o.clone()));
+            }
+            if meta::deleting(o)
+                && meta::finalizers(o)
+                    .iter()
+                    .any(|x| x == "foregroundDeletion" || x == "orphan")
+            {
+                waiting.push((res, o.clone()));
+            }
+        }
+    }
     if dependents.is_empty() && waiting.is_empty() {
         return;
     }

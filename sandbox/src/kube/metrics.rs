@@ -33,12 +33,6 @@ impl Metrics {
         *m.entry(labels).or_insert(0) += 1;
     }
 
-    /// Every request counted so far, whatever its labels.
-    pub fn total(&self) -> u64 {
-        let m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        m.values().sum()
-    }
-
     /// The exposition text, sorted by labels so two scrapes diff cleanly.
     pub fn render(&self) -> String {
         let m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,7 +89,6 @@ mod tests {
         m.count(labels("APPLY", 201));
         m.count(labels("APPLY", 201));
         m.count(labels("GET", 404));
-        assert_eq!(m.total(), 3);
         let text = m.render();
         assert!(text.starts_with("# HELP apiserver_request_total"));
         assert!(text.contains(
