@@ -43,3 +43,47 @@ pub trait NfsFabric: Send + Sync + 'static {
         who: Identity,
     ) -> Result<probe::Report, MountFailure>;
 }
+
+/// A Lustre volume a pod asks for through the Azure Lustre CSI driver
+/// (`azurelustre.csi.azure.com`): the PV's `volumeAttributes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LustreTarget {
+    /// `mgs-ip-address`: the filesystem's `clientInfo.mgsAddress`.
+    pub mgs_address: String,
+    /// `fs-name`: the Lustre filesystem name (`lustrefs` on Azure Managed Lustre).
+    pub fs_name: String,
+    /// `sub-dir`: a directory under the filesystem root, when the volume mounts one.
+    pub sub_dir: Option<String>,
+}
+
+/// The Azure Managed Lustre half of the contract: what a node's Lustre client would see.
+pub trait LustreFabric: Send + Sync + 'static {
+    /// Whether `target` mounts from a node (address `node_address`) of the managed cluster
+    /// `cluster_id`. `Ok(())` when the MGS address belongs to an `amlFilesystems` resource that
+    /// is provisioned and healthy, whose filesystem subnet is in the cluster's vnet or a vnet
+    /// peered with it, and `fs_name` is its filesystem's name; otherwise the message a node
+    /// prints (`mount.lustre: ...`).
+    fn mount_lustre(
+        &self,
+        cluster_id: &str,
+        node_address: &str,
+        target: &LustreTarget,
+    ) -> Result<(), MountFailure>;
+
+    /// The verification probe on a Lustre volume: the same checks as [`Self::mount_lustre`],
+    /// then a write/read of [`probe::PROBE_FILE`] as `who` with the filesystem's root squash
+    /// settings (clients outside `noSquashNidLists` are squashed) and file ownership applied.
+    fn probe_lustre(
+        &self,
+        cluster_id: &str,
+        node_address: &str,
+        target: &LustreTarget,
+        mount_point: &str,
+        who: Identity,
+    ) -> Result<probe::Report, MountFailure>;
+}
+
+/// Both halves of the Azure side a cluster's kubelet asks about.
+pub trait Fabric: NfsFabric + LustreFabric {}
+
+impl<T: NfsFabric + LustreFabric> Fabric for T {}

@@ -12,7 +12,7 @@ use crate::arm::log::{RequestLog, RequestRecord};
 use crate::arm::nfs::WorldFabric;
 use crate::arm::server::{self, RateLimit, Shared, lock};
 use crate::arm::{clock, lro};
-use crate::fabric::NfsFabric;
+use crate::fabric::Fabric;
 use crate::kube::{self, ClusterInfo, ClusterState, RunningCluster};
 use crate::world::{ClusterSpec, World, key};
 
@@ -270,7 +270,7 @@ impl RunningSandbox {
             nodes: rec.nodes.clone(),
             kubernetes_version: rec.kubernetes_version.clone(),
         };
-        let fabric: Arc<dyn NfsFabric> = self.fabric.clone();
+        let fabric: Arc<dyn Fabric> = self.fabric.clone();
         let rc = kube::serve(rec.kube.clone(), info, fabric, self.token.clone())
             .await
             .map_err(SandboxError::Start)?;

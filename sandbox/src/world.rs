@@ -34,6 +34,7 @@ pub mod types {
     pub const ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
     pub const CACHE: &str = "Microsoft.StorageCache/caches";
     pub const STORAGE_TARGET: &str = "Microsoft.StorageCache/caches/storageTargets";
+    pub const AML_FILESYSTEM: &str = "Microsoft.StorageCache/amlFilesystems";
     pub const DNS_ZONE: &str = "Microsoft.Network/privateDnsZones";
     pub const VNET_LINK: &str = "Microsoft.Network/privateDnsZones/virtualNetworkLinks";
     /// Record sets are `Microsoft.Network/privateDnsZones/<TYPE>`.

@@ -55,6 +55,14 @@ impl Kubectl<'_> {
         .unwrap()
     }
 
+    /// `kubectl ARGS -o json`, parsed.
+    async fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        let out = self.ok(&all).await;
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}\n{out}"))
+    }
+
     fn file(&self, name: &str, text: &str) -> String {
         let p = self.c.dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -64,6 +72,9 @@ impl Kubectl<'_> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_runs_the_guide() {
+    // Every check reads the API's state back (`-o json`) or kubectl's exit code: kubectl's
+    // own messages change between releases (1.32 prints `pod "x" deleted`, 1.35+ adds "from
+    // default namespace"), and this suite must pass with whichever kubectl is on PATH.
     if !kubectl_present() {
         return;
     }
@@ -73,172 +84,183 @@ async fn kubectl_runs_the_guide() {
     let pvc = k.file("pvc-nfs.yaml", PVC_NFS);
     let pod = k.file("nginx-nfs.yaml", NGINX_NFS);
 
-    assert_eq!(
-        k.ok(&["apply", "-f", &pv]).await.trim(),
-        "persistentvolume/pv-nfs created"
-    );
-    let out = k.ok(&["describe", "pv", "pv-nfs"]).await;
-    assert!(
-        out.contains("Status:          Available") || out.contains("Status:          Pending"),
-        "{out}"
-    );
-    assert_eq!(
-        k.ok(&["apply", "-f", &pvc]).await.trim(),
-        "persistentvolumeclaim/pvc-nfs created"
-    );
-    assert_eq!(
-        k.ok(&["apply", "-f", &pod]).await.trim(),
-        "pod/nginx-nfs created"
-    );
-    let out = k
-        .ok(&[
-            "wait",
-            "--for=condition=Ready",
-            "pod/nginx-nfs",
-            "--timeout=20s",
-        ])
-        .await;
-    assert_eq!(out.trim(), "pod/nginx-nfs condition met");
+    k.ok(&["apply", "-f", &pv]).await;
+    let v = k.json(&["get", "pv", "pv-nfs"]).await;
+    assert_eq!(v["spec"]["capacity"]["storage"], "10000Gi", "{v}");
+    k.ok(&["describe", "pv", "pv-nfs"]).await;
+    k.ok(&["apply", "-f", &pvc]).await;
+    k.ok(&["apply", "-f", &pod]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/nginx-nfs",
+        "--timeout=20s",
+    ])
+    .await;
 
-    let out = k.ok(&["describe", "pvc", "pvc-nfs"]).await;
-    assert!(out.lines().any(|l| l == "Status:        Bound"), "{out}");
-    assert!(out.lines().any(|l| l == "Volume:        pv-nfs"), "{out}");
-    assert!(
-        out.lines().any(|l| l == "Used By:       nginx-nfs"),
-        "{out}"
-    );
+    let claim = k.json(&["get", "pvc", "pvc-nfs"]).await;
+    assert_eq!(claim["status"]["phase"], "Bound", "{claim}");
+    assert_eq!(claim["spec"]["volumeName"], "pv-nfs", "{claim}");
+    let v = k.json(&["get", "pv", "pv-nfs"]).await;
+    assert_eq!(v["status"]["phase"], "Bound", "{v}");
+    assert_eq!(v["spec"]["claimRef"]["name"], "pvc-nfs", "{v}");
+    assert_eq!(v["spec"]["claimRef"]["namespace"], "default", "{v}");
+    let p = k.json(&["get", "pod", "nginx-nfs"]).await;
+    assert_eq!(p["status"]["phase"], "Running", "{p}");
+    // describe reads the claim's users through the pod list: it must work against us.
+    k.ok(&["describe", "pvc", "pvc-nfs"]).await;
 
+    // The server's Table columns and cells (kubectl only lays them out).
     let out = k.ok(&["get", "pv,pvc,pods", "-A"]).await;
-    let lines: Vec<&str> = out.lines().collect();
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert!(
-        lines[0].starts_with(
-            "NAME                      CAPACITY   ACCESS MODES   RECLAIM POLICY   STATUS   CLAIM"
-        ),
+        rows.iter().any(|r| r.starts_with(&[
+            "persistentvolume/pv-nfs",
+            "10000Gi",
+            "RWX",
+            "Retain",
+            "Bound",
+            "default/pvc-nfs"
+        ])),
         "{out}"
     );
-    assert!(lines[1].starts_with("persistentvolume/pv-nfs   10000Gi    RWX            Retain           Bound    default/pvc-nfs"), "{out}");
     assert!(
-        out.contains(
-            "default     persistentvolumeclaim/pvc-nfs   Bound    pv-nfs   10000Gi    RWX"
-        ),
+        rows.iter().any(|r| r.starts_with(&[
+            "default",
+            "persistentvolumeclaim/pvc-nfs",
+            "Bound",
+            "pv-nfs",
+            "10000Gi",
+            "RWX"
+        ])),
         "{out}"
     );
     assert!(
-        out.contains("default     pod/nginx-nfs   1/1     Running   0"),
+        rows.iter()
+            .any(|r| r.starts_with(&["default", "pod/nginx-nfs", "1/1", "Running", "0"])),
         "{out}"
     );
 
-    // Re-applying changes nothing; server-side apply takes over the same objects.
+    // Re-applying changes nothing (same resourceVersion); server-side apply then takes the
+    // same objects over for kubectl's field manager.
+    let before = k.json(&["get", "pv", "pv-nfs"]).await;
+    k.ok(&["apply", "-f", &pv]).await;
+    let after = k.json(&["get", "pv", "pv-nfs"]).await;
     assert_eq!(
-        k.ok(&["apply", "-f", &pv]).await.trim(),
-        "persistentvolume/pv-nfs unchanged"
+        before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"],
+        "a no-op apply wrote"
     );
-    for (f, what) in [
-        (&pv, "persistentvolume/pv-nfs"),
-        (&pvc, "persistentvolumeclaim/pvc-nfs"),
-        (&pod, "pod/nginx-nfs"),
+    for (f, kind, name) in [
+        (&pv, "pv", "pv-nfs"),
+        (&pvc, "pvc", "pvc-nfs"),
+        (&pod, "pod", "nginx-nfs"),
     ] {
-        assert_eq!(
-            k.ok(&["apply", "--server-side", "-f", f]).await.trim(),
-            format!("{what} serverside-applied")
-        );
+        k.ok(&["apply", "--server-side", "-f", f]).await;
+        let o = k.json(&["get", kind, name, "--show-managed-fields"]).await;
+        let applied = o["metadata"]["managedFields"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|e| e["operation"] == "Apply"));
+        assert!(applied, "{kind}/{name}: no Apply entry in {o}");
     }
 
     assert_eq!(k.ok(&["logs", "nginx-nfs"]).await, "");
+    k.ok(&["label", "pv", "pv-nfs", "tier=gold"]).await;
+    k.ok(&[
+        "patch",
+        "pv",
+        "pv-nfs",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"metadata":{"labels":{"a":"b"}}}"#,
+    ])
+    .await;
+    k.ok(&[
+        "patch",
+        "pv",
+        "pv-nfs",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/metadata/labels/c","value":"d"}]"#,
+    ])
+    .await;
+    k.ok(&[
+        "patch",
+        "pod",
+        "nginx-nfs",
+        "--type",
+        "strategic",
+        "-p",
+        r#"{"spec":{"containers":[{"name":"nginx-nfs","image":"nginx:1.16-alpine"}]}}"#,
+    ])
+    .await;
+    let v = k.json(&["get", "pv", "pv-nfs"]).await;
     assert_eq!(
-        k.ok(&["label", "pv", "pv-nfs", "tier=gold"]).await.trim(),
-        "persistentvolume/pv-nfs labeled"
+        v["metadata"]["labels"],
+        serde_json::json!({"a": "b", "c": "d", "tier": "gold"})
     );
-    assert_eq!(
-        k.ok(&[
-            "patch",
-            "pv",
-            "pv-nfs",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"metadata":{"labels":{"a":"b"}}}"#
-        ])
-        .await
-        .trim(),
-        "persistentvolume/pv-nfs patched"
-    );
-    assert_eq!(
-        k.ok(&[
-            "patch",
-            "pv",
-            "pv-nfs",
-            "--type",
+    let p = k.json(&["get", "pod", "nginx-nfs"]).await;
+    let containers = p["spec"]["containers"].as_array().expect("containers");
+    assert_eq!(containers.len(), 1, "strategic merge by name: {p}");
+    assert_eq!(containers[0]["image"], "nginx:1.16-alpine", "{p}");
+
+    // A watch sees a change: the events as JSON objects, read as they arrive.
+    let mut watch = Command::new("kubectl")
+        .args([
+            "get",
+            "pods",
+            "--watch",
+            "--output-watch-events",
+            "-o",
             "json",
-            "-p",
-            r#"[{"op":"add","path":"/metadata/labels/c","value":"d"}]"#
         ])
-        .await
-        .trim(),
-        "persistentvolume/pv-nfs patched"
-    );
-    assert_eq!(
-        k.ok(&[
-            "patch",
-            "pod",
-            "nginx-nfs",
-            "--type",
-            "strategic",
-            "-p",
-            r#"{"spec":{"containers":[{"name":"nginx-nfs","image":"nginx:1.16-alpine"}]}}"#
-        ])
-        .await
-        .trim(),
-        "pod/nginx-nfs patched"
-    );
-    let out = k
-        .ok(&["get", "pv", "pv-nfs", "-o", "jsonpath={.metadata.labels}"])
-        .await;
-    assert_eq!(out, r#"{"a":"b","c":"d","tier":"gold"}"#);
-
-    // A watch sees a change.
-    let watcher = {
-        let kubeconfig = c.kubeconfig.clone();
-        tokio::task::spawn_blocking(move || {
-            Command::new("timeout")
-                .args([
-                    "3",
-                    "kubectl",
-                    "get",
-                    "pods",
-                    "--watch",
-                    "--output-watch-events",
-                ])
-                .env("KUBECONFIG", kubeconfig)
-                .env("HOME", std::env::temp_dir())
-                .output()
-                .unwrap()
-        })
+        .env("KUBECONFIG", &c.kubeconfig)
+        .env("HOME", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        let events = serde_json::Deserializer::from_reader(stdout).into_iter();
+        for e in events.map_while(Result::ok) {
+            if tx.send(e).is_err() {
+                return;
+            }
+        }
+    });
+    let next = |what: &str| {
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no watch event: {what}"))
     };
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let added = next("ADDED");
+    assert_eq!(added["type"], "ADDED", "{added}");
+    assert_eq!(added["object"]["metadata"]["name"], "nginx-nfs", "{added}");
+    // The initial event is printed once the watch is listening: now change the pod.
     k.ok(&["label", "pod", "nginx-nfs", "seen=yes"]).await;
-    let out = String::from_utf8_lossy(&watcher.await.unwrap().stdout).to_string();
-    assert!(
-        out.lines().any(|l| l.starts_with("ADDED      nginx-nfs")),
-        "{out}"
-    );
-    assert!(
-        out.lines().any(|l| l.starts_with("MODIFIED   nginx-nfs")),
-        "{out}"
-    );
+    let modified = loop {
+        let e = next("MODIFIED with the label");
+        if e["type"] == "MODIFIED" && e["object"]["metadata"]["labels"]["seen"] == "yes" {
+            break e;
+        }
+    };
+    assert_eq!(modified["object"]["metadata"]["name"], "nginx-nfs");
+    let _ = watch.kill();
+    let _ = watch.wait();
 
-    let out = k.ok(&["delete", "-f", &pod]).await;
-    assert_eq!(
-        out.trim(),
-        "pod \"nginx-nfs\" deleted from default namespace"
-    );
+    k.ok(&["delete", "-f", &pod]).await;
+    let pods = k.json(&["get", "pods"]).await;
+    assert_eq!(pods["items"], serde_json::json!([]), "{pods}");
     k.ok(&["delete", "pvc", "pvc-nfs"]).await;
-    let out = k.ok(&["get", "pv", "pv-nfs", "--no-headers"]).await;
-    assert!(out.contains("Released"), "{out}");
-    let (code, _, err) = k.run(&["get", "pvc", "pvc-nfs"]).await;
-    assert_eq!(code, 1);
-    assert_eq!(
-        err.trim(),
-        "Error from server (NotFound): persistentvolumeclaims \"pvc-nfs\" not found"
-    );
+    let v = k.json(&["get", "pv", "pv-nfs"]).await;
+    assert_eq!(v["status"]["phase"], "Released", "{v}");
+    let (code, _, _) = k.run(&["get", "pvc", "pvc-nfs", "-o", "json"]).await;
+    assert_eq!(code, 1, "a deleted claim is not found");
+    let claims = k.json(&["get", "pvc"]).await;
+    assert_eq!(claims["items"], serde_json::json!([]), "{claims}");
 }

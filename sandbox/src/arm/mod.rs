@@ -14,6 +14,7 @@ pub mod faults;
 pub mod graph;
 pub mod log;
 pub mod lro;
+pub mod lustre;
 pub mod network;
 pub mod nfs;
 pub mod providers;

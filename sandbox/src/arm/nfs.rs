@@ -42,7 +42,7 @@ impl WorldFabric {
         WorldFabric { world }
     }
 
-    fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+    pub(crate) fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
         let mut guard = match self.world.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::resources::{self, NAMESPACES, Resource};
 use super::store::{DeleteOpts, Shared, Store};
 use super::{ClusterInfo, binder, kubelet, meta, scheduler, workloads};
-use crate::fabric::NfsFabric;
+use crate::fabric::Fabric;
 
 /// How often the controllers run.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -24,7 +24,7 @@ pub const RESYNC: Duration = Duration::from_secs(1);
 pub fn spawn(
     store: Shared,
     info: ClusterInfo,
-    fabric: Arc<dyn NfsFabric>,
+    fabric: Arc<dyn Fabric>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {

@@ -13,7 +13,7 @@ use super::resources::{NODES, PERSISTENT_VOLUME_CLAIMS as PVCS, PERSISTENT_VOLUM
 use super::scheduler::condition;
 use super::store::{EventSpec, Store};
 use super::{meta, time};
-use crate::fabric::{Identity, MountFailure, NfsFabric};
+use crate::fabric::{Fabric, Identity, MountFailure};
 
 const COMPONENT: &str = "kubelet";
 
@@ -107,7 +107,7 @@ pub fn plan(store: &mut Store) -> Vec<Pending> {
 }
 
 /// Without the lock: asks the fabric about every mount (and runs probes).
-pub fn check(pending: Vec<Pending>, fabric: &Arc<dyn NfsFabric>, cluster_id: &str) -> Vec<Outcome> {
+pub fn check(pending: Vec<Pending>, fabric: &Arc<dyn Fabric>, cluster_id: &str) -> Vec<Outcome> {
     pending
         .into_iter()
         .map(|p| {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::fabric::NfsFabric;
+use crate::fabric::Fabric;
 
 /// Every object of one cluster and the resourceVersion counter.
 ///
@@ -98,7 +98,7 @@ impl Drop for RunningCluster {
 pub async fn serve(
     state: ClusterState,
     info: ClusterInfo,
-    fabric: Arc<dyn NfsFabric>,
+    fabric: Arc<dyn Fabric>,
     token: String,
 ) -> std::io::Result<RunningCluster> {
     let store = store::Shared::new(state, &info);

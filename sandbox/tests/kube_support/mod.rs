@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hpccache_core::probe;
-use hpccache_sandbox::fabric::{Identity, MountFailure, NfsFabric};
+use hpccache_sandbox::fabric::{Identity, LustreFabric, LustreTarget, MountFailure, NfsFabric};
 use hpccache_sandbox::kube::{self, ClusterInfo, ClusterState, RunningCluster};
 
 pub const TOKEN: &str = "sandbox-token";
@@ -324,3 +324,34 @@ spec:
       persistentVolumeClaim:
         claimName: pvc-nfs
 "#;
+
+/// This double knows no Lustre filesystem: every Lustre mount fails as a node's would.
+impl LustreFabric for FakeFabric {
+    fn mount_lustre(
+        &self,
+        _cluster_id: &str,
+        _node_address: &str,
+        target: &LustreTarget,
+    ) -> Result<(), MountFailure> {
+        Err(MountFailure {
+            message: format!(
+                "mount.lustre: mount {}@tcp:/{} at /mnt failed: Input/output error",
+                target.mgs_address, target.fs_name
+            ),
+        })
+    }
+
+    fn probe_lustre(
+        &self,
+        cluster_id: &str,
+        node_address: &str,
+        target: &LustreTarget,
+        _mount_point: &str,
+        _who: Identity,
+    ) -> Result<probe::Report, MountFailure> {
+        self.mount_lustre(cluster_id, node_address, target)
+            .and(Err(MountFailure {
+                message: "no Lustre filesystem in this double".into(),
+            }))
+    }
+}
