@@ -126,6 +126,10 @@ pub struct ArmRequest {
     pub retry_non_idempotent: bool,
     /// Overrides the client's progress handle (so retries are attributed to a step).
     pub progress: Option<Progress>,
+    /// Non-2xx statuses that are answers of the operation rather than failures (the spec gives
+    /// them a body of their own, e.g. checkAmlFSSubnets' 400): returned as an
+    /// [`ArmResponse`], never retried.
+    pub accept: Vec<u16>,
 }
 
 impl ArmRequest {
@@ -138,6 +142,7 @@ impl ArmRequest {
             body: None,
             retry_non_idempotent: false,
             progress: None,
+            accept: Vec::new(),
         }
     }
 
@@ -170,9 +175,15 @@ impl ArmRequest {
         self.progress = Some(p);
         self
     }
+
+    /// Takes a non-2xx `status` as an answer to read (see [`ArmRequest::accept`]).
+    pub fn accept_status(mut self, status: u16) -> Self {
+        self.accept.push(status);
+        self
+    }
 }
 
-/// A successful (2xx) answer.
+/// A successful (2xx) answer, or one whose status the request accepted.
 #[derive(Debug, Clone)]
 pub struct ArmResponse {
     pub status: u16,
@@ -206,6 +217,16 @@ impl ArmResponse {
     /// The server-requested delay before the next request, unscaled.
     pub fn retry_after(&self) -> Option<Duration> {
         retry_after(&self.headers)
+    }
+
+    /// The ARM error this answer carries, for an accepted non-2xx answer that turns out not to
+    /// be in the shape the operation expected.
+    pub fn arm_error(&self) -> Error {
+        arm_error(&HttpResponse {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+        })
     }
 
     pub fn unexpected(&self, reason: impl Into<String>) -> Error {
@@ -422,7 +443,7 @@ impl ArmClient {
             let (delay, reason, throttled, failure) = match outcome {
                 Ok(resp) => {
                     log_response(req.method, &url, &resp, elapsed);
-                    if (200..300).contains(&resp.status) {
+                    if (200..300).contains(&resp.status) || req.accept.contains(&resp.status) {
                         return Ok(ArmResponse {
                             status: resp.status,
                             headers: resp.headers,
