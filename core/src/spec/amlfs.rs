@@ -110,31 +110,35 @@ pub fn sku(flag: &str, v: &str) -> Result<AmlfsSku, InvalidInput> {
 pub fn capacity_tib(flag: &str, sku: AmlfsSku, v: &str) -> Result<u32, InvalidInput> {
     let step = sku.capacity_step_tib();
     let given = v.trim();
-    let tib: u32 = match given.parse::<u64>() {
-        Ok(n) if n <= u64::from(MAX_CAPACITY_TIB) => n as u32,
-        Ok(_) => {
-            return Err(InvalidInput::new(
-                flag,
+    let digits = given.strip_prefix('+').unwrap_or(given);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(
+            InvalidInput::new(flag, format!("{} is not a whole number of TiB", quote(v))).hint(
                 format!(
-                    "{given} TiB is more than the {MAX_CAPACITY_TIB} TiB this tool can request"
+                    "{sku} is sold in steps of {step} TiB: {step}, {}, {}...",
+                    2 * step,
+                    3 * step
                 ),
-            )
-            .hint(format!(
-                "Choose a multiple of {step} TiB up to {}",
-                MAX_CAPACITY_TIB / step * step
-            )));
-        }
-        Err(_) => {
-            return Err(InvalidInput::new(
-                flag,
-                format!("{} is not a whole number of TiB", quote(v)),
-            )
-            .hint(format!(
-                "{sku} is sold in steps of {step} TiB: {step}, {}, {}...",
-                2 * step,
-                3 * step
-            )));
-        }
+            ),
+        );
+    }
+    let Some(tib) = digits
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n <= u64::from(MAX_CAPACITY_TIB))
+        .and_then(|n| u32::try_from(n).ok())
+    else {
+        return Err(InvalidInput::new(
+            flag,
+            format!(
+                "{} TiB is more than the {MAX_CAPACITY_TIB} TiB this tool can request",
+                quote(given)
+            ),
+        )
+        .hint(format!(
+            "Choose a multiple of {step} TiB up to {}",
+            MAX_CAPACITY_TIB / step * step
+        )));
     };
     if tib < step {
         return Err(InvalidInput::new(
@@ -749,7 +753,7 @@ mod tests {
             e.hint.as_deref(),
             Some("Choose 16 TiB or a larger multiple of 16")
         );
-        for bad in ["48.5", "4e1", "-48", "48 TiB", ""] {
+        for bad in ["48.5", "4e1", "-48", "48 TiB", "", "+"] {
             let e = capacity_tib("--capacity-tib", AmlfsSku::Premium40, bad).unwrap_err();
             assert!(
                 e.problem.contains("not a whole number of TiB"),
