@@ -75,11 +75,22 @@ fn wait_within(child: &mut std::process::Child, limit: Duration) -> Option<i32> 
     }
 }
 
-/// Polls the request log until `pred` holds for a line, within `limit`.
-fn log_until(log: &std::path::Path, limit: Duration, pred: impl Fn(&Value) -> bool) -> bool {
+/// Polls the request log until `n` logical requests (client request ids) have a line for
+/// which `pred` holds, within `limit`.
+fn log_until(
+    log: &std::path::Path,
+    limit: Duration,
+    n: usize,
+    pred: impl Fn(&Value) -> bool,
+) -> bool {
     let started = Instant::now();
     while started.elapsed() < limit {
-        if read_request_log(log).iter().any(&pred) {
+        let ids: std::collections::BTreeSet<String> = read_request_log(log)
+            .iter()
+            .filter(|r| pred(r))
+            .map(|r| r["clientRequestId"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if ids.len() >= n {
             return true;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -99,23 +110,28 @@ fn cache_wait_created_and_exists_wait_for_a_cache_that_does_not_exist_yet() {
                 .as_str()
                 .is_some_and(|p| p.to_ascii_lowercase().ends_with("/caches/myhpccache"))
     };
-    let mut waits: Vec<_> = ["--created", "--exists"]
+    // One wait at a time until each has seen the 404: the first polls every 5 s, so the
+    // second logical request that finds nothing is the second wait's.
+    let mut waits = Vec::new();
+    for (i, (cond, interval)) in [("--created", "5"), ("--exists", "1")]
         .into_iter()
-        .map(|cond| {
+        .enumerate()
+    {
+        waits.push(
             served
                 .az(&s)
                 .args(["cache", "wait", "-g", NODE_RG, "-n", "MyHpcCache", cond])
-                .args(["--interval", "1", "--timeout", "120"])
+                .args(["--interval", interval, "--timeout", "120"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("start cache wait")
-        })
-        .collect();
-    assert!(
-        log_until(&log, Duration::from_secs(60), cache_get),
-        "the waits looked for the cache"
-    );
+                .expect("start cache wait"),
+        );
+        assert!(
+            log_until(&log, Duration::from_secs(60), i + 1, cache_get),
+            "{cond} looked for the cache and found none"
+        );
+    }
     for w in waits.iter_mut() {
         assert_eq!(
             w.try_wait().expect("poll"),
