@@ -280,6 +280,7 @@ fn private_dns_bodies_match_the_spec() {
         &dns::a_record_set_body(
             &["10.0.0.4".into(), "10.0.0.5".into(), "10.0.0.6".into()],
             300,
+            &tags(),
         ),
     );
 }

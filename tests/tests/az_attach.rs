@@ -37,7 +37,7 @@ fn up_attach_runs_the_whole_guide_and_warns_about_root_squash_with_the_fix() {
     let s = Scratch::new();
     let (code, v, err) = up_attach(&s, &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(v["fqdn"], "server.myhpccache.local");
+    assert_eq!(v["fqdn"], "server.myhpccache.hpccache.internal");
     let k = &v["kubernetes"];
     assert_eq!(
         k["applied"][0], "persistentvolume/hpccache-myhpccache-default created",

@@ -191,7 +191,7 @@ fn verify_fails_for_a_wrong_path() {
     assert!(out.contains("[FAIL] NFS path is a namespace path of the cache\n         the volume mounts \"/wrong\"; the cache exports /myfilepath"), "{out}");
     assert!(
         out.contains(
-            "mount.nfs: access denied by server while mounting server.myhpccache.local:/wrong"
+            "mount.nfs: access denied by server while mounting server.myhpccache.hpccache.internal:/wrong"
         ),
         "{out}"
     );
@@ -211,7 +211,7 @@ fn verify_fails_for_an_unlinked_dns_zone() {
     let out = verify_failure(&s);
     assert!(
         out.contains(
-            "mount.nfs: Failed to resolve server server.myhpccache.local: Name or service not known"
+            "mount.nfs: Failed to resolve server server.myhpccache.hpccache.internal: Name or service not known"
         ),
         "{out}"
     );

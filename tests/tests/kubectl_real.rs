@@ -145,7 +145,10 @@ fn kubectl_reads_back_what_mount_wrote() {
         .find(|i| i["kind"] == "PersistentVolumeClaim")
         .expect("pvc");
     assert_eq!(pv["metadata"]["name"], "hpccache-myhpccache-default");
-    assert_eq!(pv["spec"]["nfs"]["server"], "server.myhpccache.local");
+    assert_eq!(
+        pv["spec"]["nfs"]["server"],
+        "server.myhpccache.hpccache.internal"
+    );
     assert_eq!(pv["spec"]["nfs"]["path"], "/myfilepath");
     assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
     assert_eq!(pv["spec"]["claimRef"]["name"], "hpccache-myhpccache");

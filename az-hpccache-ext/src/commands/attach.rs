@@ -82,17 +82,8 @@ pub async fn attach_to_cluster(
             path: store.path().to_path_buf(),
         })
     })?;
-    let cluster = doc.cluster.clone().ok_or_else(|| {
-        CliError::Runtime("the state file names no cluster yet: run `up` first".into())
-    })?;
-    let id = ResourceId::parse(&cluster.id).map_err(CliError::Core)?;
-    let kubeconfig = aks::list_cluster_user_credential(&session.arm, &id).await?;
-    let kubeconfig = String::from_utf8(kubeconfig)
-        .map_err(|_| CliError::Runtime("the cluster's kubeconfig is not UTF-8".into()))?;
+    let client = cluster_client(session, &doc).await?;
     let kube_err = |e: hpccache_core::kube::Error| CliError::Runtime(e.to_string());
-    let client = attach::client_from_kubeconfig(&kubeconfig)
-        .await
-        .map_err(kube_err)?;
     let opts = VerifyOptions {
         image: args.probe_image.clone(),
         as_user: args.as_user,
@@ -113,6 +104,24 @@ pub async fn attach_to_cluster(
     }
     store.save(&doc)?;
     serde_json::to_value(&attached).map_err(|e| CliError::Runtime(e.to_string()))
+}
+
+/// A client for the deployment's cluster, with the user credentials fetched through ARM
+/// (`listClusterUserCredential`): no kubeconfig needed.
+pub async fn cluster_client(
+    session: &Session,
+    doc: &hpccache_core::state::State,
+) -> Result<::kube::Client, CliError> {
+    let cluster = doc.cluster.clone().ok_or_else(|| {
+        CliError::Runtime("the state file names no cluster yet: run `up` first".into())
+    })?;
+    let id = ResourceId::parse(&cluster.id).map_err(CliError::Core)?;
+    let kubeconfig = aks::list_cluster_user_credential(&session.arm, &id).await?;
+    let kubeconfig = String::from_utf8(kubeconfig)
+        .map_err(|_| CliError::Runtime("the cluster's kubeconfig is not UTF-8".into()))?;
+    attach::client_from_kubeconfig(&kubeconfig)
+        .await
+        .map_err(|e| CliError::Runtime(e.to_string()))
 }
 
 /// The command succeeds when the volume works: every check passed except advisory ones

@@ -50,9 +50,10 @@ pub struct UpCommand {
     /// Cache SKU.
     #[arg(long, default_value = "Standard_2G")]
     pub sku_name: String,
-    /// Name of the cache subnet.
-    #[arg(long, default_value = "MyHpcCacheSubnet")]
-    pub subnet_name: String,
+    /// Name of the cache subnet [default: <name>Subnet, e.g. MyHpcCacheSubnet: a cache needs
+    /// a subnet of its own].
+    #[arg(long)]
+    pub subnet_name: Option<String>,
     /// `auto` (a free prefix in the cluster's vnet) or a CIDR such as 10.225.0.0/24.
     #[arg(long, default_value = "auto")]
     pub subnet_prefix: String,
@@ -71,10 +72,11 @@ pub struct UpCommand {
     /// Namespace path clients mount.
     #[arg(short = 'v', long, default_value = "/myfilepath")]
     pub virtual_namespace_path: String,
-    /// Private DNS zone for the cache's name.
-    #[arg(long, default_value = "myhpccache.local")]
-    pub dns_zone: String,
-    /// Name of the A record set in the zone.
+    /// Private DNS zone for the cache's name [default: <name, lower-cased>.hpccache.internal,
+    /// one zone per deployment].
+    #[arg(long)]
+    pub dns_zone: Option<String>,
+    /// Name of the A record set in the zone (clients mount <dns-name>.<dns-zone>).
     #[arg(long, default_value = "server")]
     pub dns_name: String,
     /// Map root on clients to the anonymous user (default).
@@ -141,6 +143,57 @@ pub fn waits(session: &Session) -> Waits {
     }
 }
 
+/// Why `up` stopped, with what to do next. Only an error a re-run can get past (a fault on the
+/// way, an operation that failed or was refused for a cause since fixed) gets the resume hint;
+/// one the same command would hit again gets none (issue 12 item 7): bad input (exit 2), a
+/// group or cluster that does not exist (exit 3), an immutable value changed.
+fn failure(f: deploy::UpFailure, state_path: &Path) -> CliError {
+    use hpccache_core::Error;
+    let step = f
+        .step
+        .map(|s| format!("The {} step failed. ", s.name()))
+        .unwrap_or_default();
+    match f.error {
+        e @ Error::InvalidInput(_) => CliError::Core(e),
+        e if e.is_not_found() && f.step.is_none() => CliError::NotFound(e).with_hint(
+            "Check --resource-group and --cluster (az aks list -o table lists the clusters you can see)",
+        ),
+        e if e.is_not_found() => CliError::NotFound(e).with_hint(format!(
+            "{step}What finished is recorded in {}.",
+            state_path.display()
+        )),
+        e @ Error::Lookup { .. } => CliError::Core(e),
+        e => CliError::Core(e).with_hint(format!(
+            "{step}What finished is recorded in {}. Run the same `up` command again to resume.",
+            state_path.display()
+        )),
+    }
+}
+
+/// Resources that carry this deployment's tag but were not created by its state file (a
+/// lost or replaced file): `down` keeps them, `down --adopt` deletes them. Said on every `up`
+/// while it is so, with the list (issue 12 item 6).
+fn warn_tagged(state: &hpccache_core::state::State) {
+    let tagged: Vec<&str> = state
+        .resources
+        .values()
+        .filter(|r| r.tagged)
+        .map(|r| r.id.as_str())
+        .collect();
+    if tagged.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        "{} resources carry the tag hpccache-deployment={} but were not created by this state file (it was lost or replaced), so `down` keeps them. `az-hpccache-ext down -n {} --adopt` deletes them (the storage account and container only with --delete-data):",
+        tagged.len(),
+        state.deployment,
+        state.deployment
+    );
+    for id in tagged {
+        tracing::warn!("  {id}");
+    }
+}
+
 /// The state file of `deployment`, locked for the whole run.
 pub fn lock_state(cli: &Cli, deployment: Option<&str>) -> Result<LockedState, CliError> {
     let env = std::env::var_os(state::STATE_ENV);
@@ -196,16 +249,7 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     let result = session.run(async {
         let report = deploy::up(&session.arm, spec, store, opts)
             .await
-            .map_err(|f| {
-                let step = f
-                    .step
-                    .map(|s| format!("The {} step failed. ", s.name()))
-                    .unwrap_or_default();
-                CliError::Core(f.error).with_hint(format!(
-                "{step}What finished is recorded in {}. Run the same `up` command again to resume.",
-                state_path.display()
-            ))
-            })?;
+            .map_err(|f| failure(f, &state_path))?;
         let attached = if cmd.attach && report.pending.is_empty() {
             // `deploy::up` released the state file; take it again for the cluster side.
             let store = LockedState::lock(&state_path)?;
@@ -217,6 +261,7 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     });
     session.close()?;
     let (report, attached) = result?;
+    warn_tagged(&report.state);
     if cmd.dry_run {
         let plan =
             serde_json::to_value(&report.plan).map_err(|e| CliError::Runtime(e.to_string()))?;

@@ -121,12 +121,26 @@ impl Default for PollPolicy {
 /// What to wait for when all that is known is the resource id (the `wait` command).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
-    /// The resource exists with provisioningState Succeeded (`--created`, `--updated`).
+    /// The resource exists with provisioningState Succeeded (`--updated`; a step following a
+    /// resource it found mid-operation). A 404 is an error.
     Succeeded,
+    /// The same, but a resource that does not exist yet is waited for (`--created`).
+    Created,
     /// GET answers 404 (`--deleted`).
     Deleted,
-    /// GET answers 200, whatever the state (`--exists`).
+    /// GET answers 200, whatever the state (`--exists`); a 404 is waited through.
     Exists,
+}
+
+/// What a 404 while polling means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On404 {
+    /// An error (a resource that vanished under a step).
+    Fail,
+    /// A saved operation URL expired: the resource itself still tells.
+    UseResource,
+    /// The resource does not exist yet: keep polling (`wait --created/--exists`, as az).
+    KeepWaiting,
 }
 
 #[derive(Debug, Clone)]
@@ -223,7 +237,7 @@ impl Poller {
             delay,
             policy,
             &self.progress,
-            false,
+            On404::Fail,
         )
         .await
     }
@@ -258,7 +272,7 @@ pub async fn resume(
         Some(Duration::ZERO),
         policy,
         progress,
-        true,
+        On404::UseResource,
     )
     .await
 }
@@ -274,7 +288,7 @@ pub async fn wait_for_resource(
     progress: &Progress,
 ) -> Result<Option<Value>> {
     let (kind, label) = match until {
-        Until::Succeeded => (OperationKind::CreateOrUpdate, "provisioning"),
+        Until::Succeeded | Until::Created => (OperationKind::CreateOrUpdate, "provisioning"),
         Until::Deleted => (OperationKind::Delete, "deletion"),
         Until::Exists => (OperationKind::Action, "creation"),
     };
@@ -292,7 +306,10 @@ pub async fn wait_for_resource(
         Some(Duration::ZERO),
         policy,
         progress,
-        false,
+        match until {
+            Until::Created | Until::Exists => On404::KeepWaiting,
+            Until::Succeeded | Until::Deleted => On404::Fail,
+        },
     )
     .await
 }
@@ -304,7 +321,7 @@ async fn run(
     mut next_delay: Option<Duration>,
     policy: &PollPolicy,
     progress: &Progress,
-    fall_back_to_resource: bool,
+    on_404: On404,
 ) -> Result<Option<Value>> {
     let started = Instant::now();
     let step = progress
@@ -346,13 +363,26 @@ async fn run(
             }
             // An operation URL kept across runs may have expired; the resource still tells.
             Err(e)
-                if fall_back_to_resource
+                if on_404 == On404::UseResource
                     && e.is_not_found()
                     && !matches!(phase, Phase::Resource)
                     && op.kind != OperationKind::Action =>
             {
                 phase = Phase::Resource;
                 next_delay = Some(Duration::ZERO);
+            }
+            Err(e)
+                if on_404 == On404::KeepWaiting
+                    && e.is_not_found()
+                    && matches!(phase, Phase::Resource) =>
+            {
+                progress.emit(Event::StepProgress {
+                    step: step.clone(),
+                    state: "NotFound".to_owned(),
+                    percent: None,
+                    elapsed: started.elapsed(),
+                });
+                next_delay = None;
             }
             Err(e) => return Err(e),
         }

@@ -8,13 +8,14 @@
 //! - [`workload`]: add/remove the volume in a deployment, statefulset or daemonset.
 //! - [`probe`]: run a probe pod, read its report, always remove it.
 //! - [`verify`]: the checklist, each failure with its fix.
-//! - [`status`], [`unmount`].
+//! - [`status`], [`unmount`]; [`in_use`]: the pods a deployment's `down` would break.
 //!
 //! Nothing here prints; results are values the binaries render.
 
 pub mod apply;
 pub mod attach;
 pub mod existing;
+pub mod in_use;
 pub mod manifests;
 pub mod mount;
 pub mod probe;

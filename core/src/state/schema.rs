@@ -108,6 +108,11 @@ pub struct Resource {
     pub id: String,
     /// Whether this tool created it. `down` deletes only resources it created.
     pub created: bool,
+    /// Not created by this state file, but made for this deployment all the same: it carries
+    /// the deployment's `hpccache-deployment` tag (or belongs to a cache or account that
+    /// does). What `up` finds after a state file was lost; `down --adopt` deletes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tagged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

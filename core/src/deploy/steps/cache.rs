@@ -6,8 +6,8 @@ use super::super::context::{Ctx, Mode};
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
 use super::{
-    cluster_info, created_before, id_of, keys, optional, record, record_planned, recorded,
-    succeeded,
+    cluster_info, created_before, id_of, keys, optional, ours_by_tag, record, record_found,
+    record_planned, recorded, succeeded,
 };
 use crate::azure::cache::{self, Cache, NewCache};
 use crate::azure::lro::{self, Until};
@@ -30,6 +30,18 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             let state = c.properties.provisioning_state.clone();
             let ours = created_before(ctx, keys::CACHE, &c.id);
             check_same(ctx, &c, &subnet)?;
+            if !ours && !ctx.dry_run() && ours_by_tag(ctx, &c.tags) {
+                record_found(ctx, keys::CACHE, &c.id, true)?;
+                // The subnet a cache of this deployment sits in (a cache needs one of its
+                // own) was made for it too.
+                if c.properties
+                    .subnet
+                    .as_deref()
+                    .is_some_and(|s| same_id(s, &subnet))
+                {
+                    record_found(ctx, keys::SUBNET, &subnet, true)?;
+                }
+            }
             match state.as_deref() {
                 s if succeeded(s) => {
                     ctx.note(PlanItem::new(
