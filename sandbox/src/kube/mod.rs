@@ -180,6 +180,7 @@ pub mod meta;
 pub mod metrics;
 pub mod openapi;
 pub mod patch;
+pub mod placement;
 pub mod resources;
 pub mod routes;
 pub mod scheduler;
