@@ -35,6 +35,8 @@ pub mod types {
     pub const CACHE: &str = "Microsoft.StorageCache/caches";
     pub const STORAGE_TARGET: &str = "Microsoft.StorageCache/caches/storageTargets";
     pub const AML_FILESYSTEM: &str = "Microsoft.StorageCache/amlFilesystems";
+    pub const AML_IMPORT_JOB: &str = "Microsoft.StorageCache/amlFilesystems/importJobs";
+    pub const VNET_PEERING: &str = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings";
     pub const DNS_ZONE: &str = "Microsoft.Network/privateDnsZones";
     pub const VNET_LINK: &str = "Microsoft.Network/privateDnsZones/virtualNetworkLinks";
     /// Record sets are `Microsoft.Network/privateDnsZones/<TYPE>`.
