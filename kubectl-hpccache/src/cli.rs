@@ -86,8 +86,8 @@ pub struct KubeArgs {
     )]
     pub context: Option<String>,
 
-    /// If present, the namespace scope for this request (mount, manifests and verify take
-    /// several, comma-separated).
+    /// If present, the namespace scope for this request [default: the context's namespace,
+    /// else default] (mount, manifests, verify and unmount take several, comma-separated).
     #[arg(
         short = 'n',
         long,
@@ -126,6 +126,10 @@ pub enum Command {
 
     /// Remove the volume from patched workloads, then delete the claims and volumes
     /// (the data on the cache is never touched).
+    ///
+    /// Like kubectl, in the current namespace unless -n names others or --all-namespaces
+    /// is given; a namespace named that holds none of the deployment's volumes is an error
+    /// and nothing is removed.
     #[command(after_help = UNMOUNT_EXAMPLES)]
     Unmount {
         /// The deployment (optional when only one exists or --state names the file).
@@ -133,6 +137,9 @@ pub enum Command {
         /// Also when pods this tool did not patch still use a claim.
         #[arg(long)]
         force: bool,
+        /// Every namespace's volume and claim, and volumes whose claim is gone.
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
     },
 
     /// Print the PersistentVolume, claim (and workload patch) as YAML, without touching the
@@ -211,8 +218,12 @@ Examples:
 
 const UNMOUNT_EXAMPLES: &str = "\
 Examples:
-  Remove everything mount made (the data on the cache stays):
+  Remove the volume and claim of the current namespace (the data on the cache stays):
     kubectl hpccache unmount
+
+  Of two namespaces, or of every namespace:
+    kubectl hpccache unmount -n team-a,team-b
+    kubectl hpccache unmount --all-namespaces
 
   Also while pods this tool did not patch still use a claim:
     kubectl hpccache unmount --force";

@@ -40,7 +40,7 @@ pub const LABEL_VOLUME: &str = "hpccache.azure.com/volume";
 /// Errors of the cluster side.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{action}: {source}")]
+    #[error("{action}: {}", server_error(source))]
     Api {
         action: String,
         #[source]
@@ -48,6 +48,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Refused(String),
+    /// What the command was pointed at does not exist (a namespace, a deployment's volume
+    /// in a namespace): nothing was changed.
+    #[error("{0}")]
+    NotFound(String),
     #[error("interrupted; probe pods were removed")]
     Interrupted,
     #[error("{0}")]
@@ -74,6 +78,22 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An API server's answer as kubectl prints it (`Error from server (NotFound): namespaces
+/// "ghost" not found`), never kube's `Status { .. }` debug dump; other errors as they are.
+fn server_error(e: &::kube::Error) -> String {
+    match e {
+        ::kube::Error::Api(s) => {
+            let reason = if s.reason.is_empty() {
+                s.code.to_string()
+            } else {
+                s.reason.clone()
+            };
+            format!("Error from server ({reason}): {}", s.message)
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Whether the server is asked to validate only (`--dry-run=server` → `dryRun=All`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DryRun {
@@ -84,4 +104,8 @@ pub enum DryRun {
 
 pub(crate) fn is_not_found(e: &::kube::Error) -> bool {
     matches!(e, ::kube::Error::Api(s) if s.code == 404)
+}
+
+pub(crate) fn is_forbidden(e: &::kube::Error) -> bool {
+    matches!(e, ::kube::Error::Api(s) if s.code == 403)
 }
