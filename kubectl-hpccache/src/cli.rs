@@ -113,7 +113,7 @@ pub enum Command {
     #[command(after_help = MOUNT_EXAMPLES)]
     Mount(MountArgs),
 
-    /// Check the volume end to end, with a probe pod as root and as a non-root user.
+    /// Check the volume end to end, with a probe pod as root and as the workload's user.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
 
@@ -205,7 +205,7 @@ Examples:
   Check the claim in the current namespace (exit code 0 only if every check passes):
     kubectl hpccache verify
 
-  Check as the uid your workload runs as, with an image from your registry:
+  Check that the uid your workload runs as can write, with an image from your registry:
     kubectl hpccache verify --as-user 2000 --image myregistry.azurecr.io/busybox:1.36";
 
 const STATUS_EXAMPLES: &str = "\
@@ -317,9 +317,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
     pub image: String,
 
-    /// The uid (and gid) of the second probe, as your workload runs.
-    #[arg(long, value_name = "UID", default_value_t = 1000)]
-    pub as_user: u32,
+    /// The uid (and gid) of a second probe that must be able to write, as your workload
+    /// runs [default: the owner `az-hpccache-ext up --owner` gave the directory to, else no
+    /// second probe].
+    #[arg(long, value_name = "UID")]
+    pub as_user: Option<u32>,
 
     /// Seconds each probe may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]

@@ -7,6 +7,8 @@
 //! - [`mount`]: apply pairs to many namespaces with a bounded number of requests in flight.
 //! - [`workload`]: add/remove the volume in a deployment, statefulset or daemonset.
 //! - [`probe`]: run a probe pod, read its report, always remove it.
+//! - [`owner`]: run the job of `up --owner` (a directory for a non-root user), always
+//!   remove it.
 //! - [`verify`]: the checklist, each failure with its fix.
 //! - [`status`], [`unmount`].
 //!
@@ -17,6 +19,7 @@ pub mod attach;
 pub mod existing;
 pub mod manifests;
 pub mod mount;
+pub mod owner;
 pub mod probe;
 pub mod status;
 pub mod unmount;
@@ -52,7 +55,7 @@ pub enum Error {
     /// in a namespace): nothing was changed.
     #[error("{0}")]
     NotFound(String),
-    #[error("interrupted; probe pods were removed")]
+    #[error("interrupted; the probe or job pods this command started were removed")]
     Interrupted,
     #[error("{0}")]
     Invalid(String),
