@@ -293,3 +293,91 @@ fn dry_run_plans_the_owner_job_and_the_root_squash_switch() {
     assert!(steps.contains(&"owner"), "{v:#}");
     assert!(!s.state_file("MyHpcCache").exists());
 }
+
+#[test]
+fn a_failed_owner_job_leaves_root_squash_as_asked_and_the_same_command_resumes() {
+    let s = Scratch::new();
+    let asked = ["--root-squash", "--owner", "1000:1000", "-o", "none"];
+    let (code, _, err) = up(&s, &["--root-squash", "-o", "none"]);
+    assert_eq!(code, 0, "{err}");
+    // A namespace whose pod security level forbids the job's root pod: refused before
+    // anything changes.
+    s.with_cluster(|c, _| async move {
+        use k8s_openapi::api::core::v1::Namespace;
+        let api: kube::Api<Namespace> = kube::Api::all(c);
+        let ns: Namespace = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "locked", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}
+        }))
+        .expect("namespace");
+        api.create(&Default::default(), &ns).await.expect("create");
+    });
+    let before = s.sandbox_writes().len();
+    let (code, _, err) = up(&s, &[&asked[..], &["--namespace", "locked"]].concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("locked"), "{err}");
+    assert_eq!(
+        s.sandbox_writes().len(),
+        before,
+        "refused, yet Azure was changed"
+    );
+    // A job that fails on the cache (the user's default rule is read-only): root squash
+    // went off for it, and is back on when it fails.
+    let cache = hpccache_core::state::read(&s.state_file("MyHpcCache"))
+        .expect("state")
+        .resources["cache"]
+        .id
+        .clone();
+    let access = |access: &'static str| {
+        let cache = cache.clone();
+        s.with_cluster(|_, sb| {
+            sb.running().with_world(|w| {
+                if let Some(c) = w.get_mut(&cache) {
+                    c.body["properties"]["securitySettings"]["accessPolicies"][0]["accessRules"]
+                        [0]["access"] = json!(access);
+                }
+            });
+            async {}
+        })
+    };
+    access("ro");
+    let before = s.sandbox_writes().len();
+    let (code, _, err) = up(&s, &[&asked[..], &["--namespace", "default"]].concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("Read-only file system"), "{err}");
+    let patches: Vec<String> = s.sandbox_writes()[before..]
+        .iter()
+        .map(|w| format!("{} {}", w["method"], w["path"]))
+        .collect();
+    assert_eq!(patches.len(), 2, "off for the job, on again: {patches:#?}");
+    assert!(
+        patches.iter().all(|p| p.starts_with("\"PATCH\"")),
+        "{patches:#?}"
+    );
+    assert!(
+        world_root_squash(&s),
+        "a failed job left root unsquashed: {err}"
+    );
+    assert!(recorded_root_squash(&s));
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.state_file("MyHpcCache")).expect("state file"),
+    )
+    .expect("state JSON");
+    assert!(state.get("owner").is_none(), "{state:#}");
+    // Writable again, the same command finishes: the job runs, root squash ends on.
+    access("rw");
+    let (code, _, err) = up(&s, &asked);
+    assert_eq!(code, 0, "{err}");
+    assert!(world_root_squash(&s));
+    let world = s.load_world();
+    let target = world
+        .resources
+        .values()
+        .find(|r| {
+            r.rtype
+                .eq_ignore_ascii_case("Microsoft.StorageCache/caches/storageTargets")
+        })
+        .expect("a storage target");
+    let owner = target.sandbox.files.get("/myfilepath").expect("an owner");
+    assert_eq!((owner.uid, owner.gid), (1000, 1000));
+}

@@ -150,10 +150,10 @@ pub async fn prepare(
     let had = current.root_squash().unwrap_or(false);
     let mut ran = false;
     let mut changed = false;
+    let want = spec.root_squash.unwrap_or(had);
     if !done(&state, spec) {
-        if current.root_squash() != Some(false) {
-            current = set_root_squash(client, store, &mut state, &current, false, waits).await?;
-        }
+        // Everything that can be refused without changing anything comes first: the
+        // cluster's credentials and the job's namespace, before root squash is turned off.
         let server = state
             .dns
             .as_ref()
@@ -171,7 +171,11 @@ pub async fn prepare(
             reason: "the cluster's kubeconfig is not UTF-8".into(),
         })?;
         let kube = crate::kube::attach::client_from_kubeconfig(&kubeconfig).await?;
-        let report = job::run(
+        job::allowed_in(&kube, &opts.namespace).await?;
+        if current.root_squash() != Some(false) {
+            current = set_root_squash(client, store, &mut state, &current, false, waits).await?;
+        }
+        let outcome = job::run(
             &kube,
             &OwnerJob {
                 namespace: opts.namespace.clone(),
@@ -184,7 +188,19 @@ pub async fn prepare(
                 timeout: opts.timeout,
             },
         )
-        .await?;
+        .await;
+        let report = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                // Root squash was turned off for the job alone: put it back as asked before
+                // reporting, so a failed job does not leave root unsquashed. Best effort;
+                // the job's error is the one to show.
+                if want && current.root_squash() != Some(true) {
+                    let _ = set_root_squash(client, store, &mut state, &current, true, waits).await;
+                }
+                return Err(e.into());
+            }
+        };
         ran = true;
         changed = report.changed;
         state.owner = Some(OwnerRecord {
@@ -194,7 +210,6 @@ pub async fn prepare(
         });
         store.save(&state)?;
     }
-    let want = spec.root_squash.unwrap_or(had);
     if current.root_squash() != Some(want) {
         current = set_root_squash(client, store, &mut state, &current, want, waits).await?;
     }

@@ -87,8 +87,8 @@ async fn run_inner(client: &::kube::Client, job: &OwnerJob) -> Result<Report> {
 }
 
 /// The job runs as root, which the `restricted` pod security level forbids: say so before
-/// creating anything.
-async fn allowed_in(client: &::kube::Client, namespace: &str) -> Result<()> {
+/// creating (or changing) anything. Also checked by [`run`].
+pub async fn allowed_in(client: &::kube::Client, namespace: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let ns = api
         .get_opt(namespace)
