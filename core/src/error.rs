@@ -123,6 +123,11 @@ pub enum Error {
     #[error("cannot find {what}: {reason}")]
     Lookup { what: String, reason: String },
 
+    /// The cluster side of a deployment run by `up` (the owner job): what the cluster
+    /// answered or refused.
+    #[error(transparent)]
+    Cluster(#[from] crate::kube::Error),
+
     /// An answer that is not what the API promises (bad JSON, missing field, foreign host).
     #[error("unexpected answer from {url}: {reason}")]
     UnexpectedResponse { url: String, reason: String },

@@ -247,6 +247,41 @@ fn cache_create_body_matches_the_spec() {
     );
 }
 
+/// The root squash PATCH keeps every other policy and rule, and validates as the spec's
+/// Caches_Update body (the cache as Azure answered its GET: the spec's own example).
+#[test]
+fn root_squash_patch_body_matches_the_spec_and_keeps_other_rules() {
+    let example = load(&specs().join(
+        "storagecache/resource-manager/Microsoft.StorageCache/StorageCache/stable/2026-01-01/examples/Caches_Get.json",
+    ));
+    let mut got: cache::Cache =
+        serde_json::from_value(example["responses"]["200"]["body"].clone()).unwrap();
+    // A second policy of the user's own, which the change must leave alone.
+    let lab = json!({"name": "lab", "accessRules": [{"scope": "network", "filter": "10.1.0.0/24",
+        "access": "ro", "suid": false, "submountAccess": true, "rootSquash": true}]});
+    got.properties.extra["securitySettings"]["accessPolicies"]
+        .as_array_mut()
+        .unwrap()
+        .push(lab.clone());
+    for on in [true, false] {
+        let body = cache::root_squash_patch(&got, on);
+        check(
+            STORAGECACHE,
+            "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.StorageCache/caches/{cacheName}",
+            "patch",
+            &body,
+        );
+        let after = &body["properties"]["securitySettings"];
+        assert_eq!(after["accessPolicies"][1], lab);
+        let mut patched: cache::Cache = got.clone();
+        patched
+            .properties
+            .extra
+            .insert("securitySettings".into(), after.clone());
+        assert_eq!(patched.root_squash(), Some(on));
+    }
+}
+
 #[test]
 fn blob_storage_target_body_matches_the_spec() {
     let container = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/blobServices/default/containers/c";

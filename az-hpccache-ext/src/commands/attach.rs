@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::Args;
 use hpccache_core::azure::{aks, ids::ResourceId};
-use hpccache_core::kube::{attach, probe, verify::VerifyOptions};
+use hpccache_core::kube::attach::{self, Attached};
+use hpccache_core::kube::probe;
+use hpccache_core::kube::verify::VerifyOptions;
 use hpccache_core::state::{KubeObject, LockedState};
 use serde_json::Value;
 
@@ -21,20 +23,21 @@ Examples:
   Mount a finished deployment into the cluster's default namespace and verify it:
     az-hpccache-ext attach -n MyHpcCache
 
-  Into another namespace, checking root squash for uid 2000:
+  Into another namespace, checking that uid 2000 can write:
     az-hpccache-ext attach -n MyHpcCache --namespace team-a --as-user 2000";
 
-/// How to reach into the cluster: shared by `attach` and `up --attach`.
+/// How to reach into the cluster: shared by `attach`, `up --attach` and `up --owner`.
 #[derive(Debug, Clone, Args)]
 pub struct AttachArgs {
-    /// Kubernetes namespace of the claim.
+    /// Kubernetes namespace of the claim (and of the job of `up --owner`).
     #[arg(long = "namespace", value_name = "NAME", default_value = "default")]
     pub kube_namespace: String,
-    /// uid of the second, non-root verification probe (shows whether root squash stops a
-    /// non-root workload).
-    #[arg(long, value_name = "UID", default_value_t = 1000)]
-    pub as_user: u32,
-    /// Image of the verification probe pods.
+    /// uid (and gid) of a second verification probe that must be able to write, as your
+    /// workload runs [default: the owner `up --owner` gave the directory to, else no second
+    /// probe].
+    #[arg(long, value_name = "UID")]
+    pub as_user: Option<u32>,
+    /// Image of the verification probe pods (and of the job of `up --owner`).
     #[arg(long, value_name = "IMAGE", default_value = probe::DEFAULT_IMAGE)]
     pub probe_image: String,
 }
@@ -66,8 +69,12 @@ pub fn run(cli: &Cli, cmd: &AttachCommand) -> Result<(), CliError> {
     let result = session.run(attach_to_cluster(&session, &store, &cmd.attach));
     session.close()?;
     let attached = result?;
-    print(cli, &attached)?;
+    print(cli, &to_value(&attached)?)?;
     fail_unless_verified(&attached)
+}
+
+pub fn to_value(attached: &Attached) -> Result<Value, CliError> {
+    serde_json::to_value(attached).map_err(|e| CliError::Runtime(e.to_string()))
 }
 
 /// Fetches the credentials, mounts, verifies and records the Kubernetes objects in the
@@ -76,7 +83,7 @@ pub async fn attach_to_cluster(
     session: &Session,
     store: &LockedState,
     args: &AttachArgs,
-) -> Result<Value, CliError> {
+) -> Result<Attached, CliError> {
     let mut doc = store.load()?.ok_or_else(|| {
         CliError::Core(hpccache_core::Error::StateMissing {
             path: store.path().to_path_buf(),
@@ -103,7 +110,7 @@ pub async fn attach_to_cluster(
         }
     }
     store.save(&doc)?;
-    serde_json::to_value(&attached).map_err(|e| CliError::Runtime(e.to_string()))
+    Ok(attached)
 }
 
 /// A client for the deployment's cluster, with the user credentials fetched through ARM
@@ -124,34 +131,15 @@ pub async fn cluster_client(
         .map_err(|e| CliError::Runtime(e.to_string()))
 }
 
-/// The command succeeds when the volume works: every check passed except advisory ones
-/// (a non-root probe that mounts but cannot write), which are warnings with their fixes.
-/// The printed result lists every check either way.
-pub fn fail_unless_verified(attached: &Value) -> Result<(), CliError> {
-    let checks = attached["verification"]["checks"].as_array();
-    let not_passed = || {
-        checks
-            .into_iter()
-            .flatten()
-            .filter(|c| c["status"] != "pass")
-    };
-    for c in not_passed().filter(|c| c["advisory"] == true) {
-        tracing::warn!(
-            "{} failed: {}",
-            c["name"].as_str().unwrap_or_default(),
-            c["detail"].as_str().unwrap_or_default()
-        );
-        for line in c["fix"].as_array().into_iter().flatten() {
-            tracing::warn!("  {}", line.as_str().unwrap_or_default());
-        }
-    }
-    let failed: Vec<&str> = not_passed()
-        .filter(|c| c["advisory"] != true)
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    if failed.is_empty() {
+/// The command succeeds when every check passed — the same judgement as `kubectl hpccache
+/// verify` (`Verification::passed`), so the two agree on the exit code. The printed
+/// result lists every check either way, each failure with its fix.
+pub fn fail_unless_verified(attached: &Attached) -> Result<(), CliError> {
+    let v = &attached.verification;
+    if v.passed() {
         return Ok(());
     }
+    let failed: Vec<&str> = v.not_passed().map(|c| c.name.as_str()).collect();
     Err(CliError::Runtime(format!(
         "the volume is mounted, but {} verification check{} did not pass: {}",
         failed.len(),

@@ -81,12 +81,13 @@ Examples:
             hide_env_values = true
         )]
         location: Option<String>,
-        /// Map the root user of NFS clients to an anonymous user (the default).
+        /// Map the root user of NFS clients to an anonymous user (off unless given, as Azure
+        /// creates a cache).
         // Contradictory flags are an argument error (exit 2), not "last one wins": a script that
         // says both has a bug the user should see (reliability suite, issue 7 item 4).
         #[arg(long, conflicts_with = "no_root_squash")]
         root_squash: bool,
-        /// Let NFS clients act as root on the cache.
+        /// Let NFS clients act as root on the cache (the default).
         #[arg(long)]
         no_root_squash: bool,
         /// Space-separated tags: key[=value] [key[=value] ...].
@@ -223,7 +224,7 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
             sku_name,
             cache_size_gb,
             location,
-            no_root_squash,
+            root_squash,
             tags,
             no_wait,
             ..
@@ -248,7 +249,7 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                 .map(|l| location::location("--location", l))
                 .transpose()?;
             let tags = string_tags(tags::parse("--tags", tags)?);
-            let root_squash = !*no_root_squash;
+            let root_squash = *root_squash;
             let session = Session::open(cli)?;
             let id = cache.validate(&session.subscription_id)?;
             let result = session.run(async {
@@ -297,7 +298,7 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                     root_squash: if *root_squash || *no_root_squash {
                         *root_squash
                     } else {
-                        root_squash_of(&c).unwrap_or(true)
+                        root_squash_of(&c).unwrap_or(false)
                     },
                     tags: tags.clone().unwrap_or_else(|| c.tags.clone()),
                 };

@@ -196,7 +196,7 @@ async fn unmount_cluster_side(
             doc.deployment
         )));
     }
-    let removed = unmount::unmount(&client, &doc.deployment, &doc.kube, true)
+    let removed = unmount::unmount(&client, &doc.deployment, &doc.kube, true, None)
         .await
         .map_err(kube_err)?;
     doc.kube.clear();

@@ -6,11 +6,14 @@
 //! - [`executor`]: runs the steps concurrently, recording each in the state file.
 //! - [`steps`]: one module per step: observe → write what differs → wait.
 //! - [`summary`]: what `up` prints at the end.
+//! - [`owner`]: `up --owner`, after the plan: a directory for a non-root user (a job in
+//!   the cluster, with root squash off meanwhile).
 //! - [`down`], [`status`]: taking a deployment apart; reading it back live.
 
 pub mod context;
 pub mod down;
 pub mod executor;
+pub mod owner;
 pub mod plan;
 pub mod preflight;
 pub mod spec;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::steps::keys;
 use crate::spec::cidr::{self, SubnetPrefix};
+use crate::spec::nfs::Owner;
 use crate::spec::{names, nfs, sku, tags};
 use crate::state::State;
 use crate::{InvalidInput, Result};
@@ -32,7 +33,10 @@ pub struct UpArgs {
     /// `None`: the deployment's recorded zone, else [`default_dns_zone`].
     pub dns_zone: Option<String>,
     pub dns_name: String,
-    pub root_squash: bool,
+    /// `--root-squash` (`Some(true)`), `--no-root-squash` (`Some(false)`), or neither.
+    pub root_squash: Option<bool>,
+    /// `--owner UID:GID`.
+    pub owner: Option<String>,
     pub dns_registration: bool,
     pub tags: Vec<String>,
 }
@@ -55,7 +59,8 @@ impl UpArgs {
             virtual_namespace_path: "/myfilepath".to_owned(),
             dns_zone: None,
             dns_name: "server".to_owned(),
-            root_squash: true,
+            root_squash: None,
+            owner: None,
             dns_registration: false,
             tags: Vec::new(),
         }
@@ -80,7 +85,12 @@ pub struct UpSpec {
     pub namespace_path: String,
     pub dns_zone: String,
     pub dns_name: String,
-    pub root_squash: bool,
+    /// Root squash as asked: `None` keeps an existing cache's setting and creates a new
+    /// cache with Azure's default, off ([`UpSpec::new_cache_root_squash`]).
+    pub root_squash: Option<bool>,
+    /// Who gets the namespace path (`--owner`): made theirs by a one-shot job in the
+    /// cluster while root squash is off (`deploy::owner`).
+    pub owner: Option<Owner>,
     pub dns_registration: bool,
     /// The user's tags plus [`DEPLOYMENT_TAG`].
     pub tags: BTreeMap<String, String>,
@@ -137,6 +147,11 @@ impl UpSpec {
             },
             dns_name: names::dns_record_set("--dns-name", &a.dns_name)?,
             root_squash: a.root_squash,
+            owner: a
+                .owner
+                .as_deref()
+                .map(|o| nfs::owner("--owner", o))
+                .transpose()?,
             dns_registration: a.dns_registration,
             tags,
             derived,
@@ -146,6 +161,13 @@ impl UpSpec {
 
     pub fn fqdn(&self) -> String {
         format!("{}.{}", self.dns_name, self.dns_zone)
+    }
+
+    /// Root squash of a cache this run creates: as asked, else Azure's default (off). With
+    /// `--owner` it starts off whatever was asked, so the owner job's root can chown; the
+    /// owner step turns it on afterwards when asked.
+    pub fn new_cache_root_squash(&self) -> bool {
+        self.owner.is_none() && self.root_squash.unwrap_or(false)
     }
 
     /// For values left to their default, what an existing deployment's state file records
@@ -262,7 +284,8 @@ mod tests {
         ))
         .expect("valid");
         assert_eq!(s.cache_size_gb, 3072);
-        assert!(s.root_squash);
+        assert_eq!(s.root_squash, None, "the cache's own default");
+        assert!(!s.new_cache_root_squash());
         assert_eq!(
             s.tags.get(DEPLOYMENT_TAG).map(String::as_str),
             Some("MyHpcCache")

@@ -6,10 +6,12 @@
 //! kubelet's `FailedMount` event and is retried on every tick, so it recovers when the world
 //! is fixed. Pods that run to completion (`restartPolicy` Never/OnFailure) succeed; probe
 //! pods print the fabric's probe report.
+//! Owner job pods (`hpccache_core::owner`) have the fabric make and chown their directory,
+//! print its report, and fail (exit 1) when the report says the shell would have.
 
 use std::sync::Arc;
 
-use hpccache_core::probe;
+use hpccache_core::{owner, probe};
 use serde_json::{Value, json};
 
 use super::csi::{self, CsiVolume, LustreMount};
@@ -17,7 +19,7 @@ use super::resources::{NODES, PERSISTENT_VOLUME_CLAIMS as PVCS, PERSISTENT_VOLUM
 use super::scheduler::{condition, condition_with_message};
 use super::store::{EventSpec, Store};
 use super::{lustre_csi, meta, time};
-use crate::fabric::{Fabric, Identity, LustreTarget};
+use crate::fabric::{Chown, Fabric, Identity, LustreTarget};
 
 const COMPONENT: &str = "kubelet";
 
@@ -56,6 +58,7 @@ pub struct Pending {
     mounts: Vec<Mount>,
     completes: bool,
     probe: Option<ProbeRun>,
+    chown: Option<Result<Chown, String>>,
 }
 
 #[derive(Debug)]
@@ -87,6 +90,8 @@ pub struct Outcome {
     pending: Pending,
     failed: Option<Failure>,
     log: Option<String>,
+    /// The container's exit status (run-to-completion pods fail on non-zero).
+    exit_code: i32,
 }
 
 /// Under the lock: finishes graceful deletions, gives new pods their status, and lists
@@ -120,6 +125,7 @@ pub fn plan(store: &mut Store) -> Vec<Pending> {
                 let completes =
                     meta::str_at(&pod, "/spec/restartPolicy").is_some_and(|r| r != "Always");
                 let probe = meta::label(&pod, probe::PROBE_LABEL).map(|_| probe_run(&pod, &mounts));
+                let chown = meta::label(&pod, owner::OWNER_LABEL).map(|_| chown_run(&pod, &mounts));
                 out.push(Pending {
                     ns: meta::namespace(&pod).unwrap_or("").into(),
                     name: meta::name(&pod).into(),
@@ -129,6 +135,7 @@ pub fn plan(store: &mut Store) -> Vec<Pending> {
                     mounts,
                     completes,
                     probe: probe.flatten(),
+                    chown,
                 });
             }
             // A claim that went away after scheduling: wait like a kubelet does.
@@ -175,6 +182,27 @@ pub fn check(pending: Vec<Pending>, fabric: &Arc<dyn Fabric>, cluster_id: &str) 
                 }),
             });
             let mut log = None;
+            let mut exit_code = 0;
+            if failed.is_none()
+                && let Some(job) = &p.chown
+            {
+                match job {
+                    Ok(job) => match fabric.chown(cluster_id, job) {
+                        Ok(report) => {
+                            exit_code = if report.ok() { 0 } else { 1 };
+                            log = Some(format!("{}\n", report.to_line()));
+                        }
+                        Err(e) => {
+                            failed = p.mounts.first().map(|m| failure(m, &p.uid, &e.message));
+                        }
+                    },
+                    // What the shell says when the contract's variables are wrong.
+                    Err(message) => {
+                        exit_code = 1;
+                        log = Some(format!("{message}\n"));
+                    }
+                }
+            }
             if failed.is_none()
                 && let Some(run) = &p.probe
             {
@@ -204,6 +232,7 @@ pub fn check(pending: Vec<Pending>, fabric: &Arc<dyn Fabric>, cluster_id: &str) 
                 pending: p,
                 failed,
                 log,
+                exit_code,
             }
         })
         .collect()
@@ -243,7 +272,7 @@ pub fn apply(store: &mut Store, outcomes: Vec<Outcome>) {
             }
             None => {
                 store.mount_failures.remove(&p.uid);
-                run(store, pod, &p.node, p.completes, o.log.clone());
+                run(store, pod, &p.node, p.completes, o.log.clone(), o.exit_code);
             }
         }
     }
@@ -426,6 +455,79 @@ fn probe_run(pod: &Value, mounts: &[Mount]) -> Option<ProbeRun> {
     None
 }
 
+/// The owner job's parameters, from the first container as its shell would see them: the
+/// contract's environment variables, and the NFS volume mounted at or above the directory.
+fn chown_run(pod: &Value, mounts: &[Mount]) -> Result<Chown, String> {
+    let container = meta::at(pod, "/spec/containers/0").ok_or("no container")?;
+    let env = |name: &str| {
+        container
+            .get("env")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+            .and_then(|e| e.get("value").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_string()
+    };
+    let dir = env(owner::DIR_ENV);
+    let wanted = env(owner::OWNER_ENV);
+    let id = |ptr: &str| {
+        container
+            .pointer(&format!("/securityContext/{ptr}"))
+            .or_else(|| pod.pointer(&format!("/spec/securityContext/{ptr}")))
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    let owner = match wanted.split_once(':') {
+        Some((u, g)) => match (u.parse(), g.parse()) {
+            (Ok(uid), Ok(gid)) => Identity { uid, gid },
+            _ => return Err(format!("chown: invalid user: '{wanted}'")),
+        },
+        None => return Err(format!("chown: invalid user: '{wanted}'")),
+    };
+    for vm in container
+        .get("volumeMounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = vm.get("name").and_then(Value::as_str).unwrap_or("");
+        let mount_point = vm
+            .get("mountPath")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim_end_matches('/');
+        let Some(rel) = dir.trim_end_matches('/').strip_prefix(mount_point) else {
+            continue;
+        };
+        if !(rel.is_empty() || rel.starts_with('/')) {
+            continue;
+        }
+        let Some((server, path)) = mounts.iter().find_map(|m| match &m.source {
+            Source::Nfs { server, path, .. } if m.pod_volume == name => Some((server, path)),
+            _ => None,
+        }) else {
+            continue;
+        };
+        return Ok(Chown {
+            server: server.clone(),
+            path: path.clone(),
+            mount_point: mount_point.to_string(),
+            dir: rel.trim_start_matches('/').to_string(),
+            who: Identity {
+                uid: id("runAsUser"),
+                gid: id("runAsGroup"),
+            },
+            owner,
+        });
+    }
+    Err(format!(
+        "chown: {dir}: not on an NFS volume of this pod (no such directory)"
+    ))
+}
+
 fn node_ip(store: &Store, node: &str) -> String {
     store
         .get(&NODES, None, node)
@@ -515,8 +617,16 @@ fn container_id(uid: &str, name: &str) -> String {
     format!("containerd://{}{}", a.simple(), b.simple())
 }
 
-/// All volumes mounted: the containers start (and, for run-to-completion pods, finish).
-fn run(store: &mut Store, mut pod: Value, node: &str, completes: bool, log: Option<String>) {
+/// All volumes mounted: the containers start (and, for run-to-completion pods, finish:
+/// succeeded with exit code 0, failed otherwise).
+fn run(
+    store: &mut Store,
+    mut pod: Value,
+    node: &str,
+    completes: bool,
+    log: Option<String>,
+    exit_code: i32,
+) {
     let uid = meta::uid(&pod).to_string();
     let now = time::now();
     let containers = container_names(&pod);
@@ -527,7 +637,8 @@ fn run(store: &mut Store, mut pod: Value, node: &str, completes: bool, log: Opti
         .map(|(name, image)| {
             let ready = !completes && !gated.contains(name);
             let state = if completes {
-                json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now,
+                let reason = if exit_code == 0 { "Completed" } else { "Error" };
+                json!({"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": now, "finishedAt": now,
                                       "containerID": container_id(&uid, name)}})
             } else {
                 json!({"running": {"startedAt": now}})
@@ -541,11 +652,20 @@ fn run(store: &mut Store, mut pod: Value, node: &str, completes: bool, log: Opti
         .collect();
     pod["status"]["containerStatuses"] = Value::Array(statuses);
     if completes {
-        pod["status"]["phase"] = json!("Succeeded");
+        pod["status"]["phase"] = json!(if exit_code == 0 {
+            "Succeeded"
+        } else {
+            "Failed"
+        });
         condition(&mut pod, "PodReadyToStartContainers", "False", None);
-        condition(&mut pod, "Ready", "False", Some("PodCompleted"));
-        condition(&mut pod, "ContainersReady", "False", Some("PodCompleted"));
-        condition(&mut pod, "Initialized", "True", Some("PodCompleted"));
+        let why = if exit_code == 0 {
+            "PodCompleted"
+        } else {
+            "PodFailed"
+        };
+        condition(&mut pod, "Ready", "False", Some(why));
+        condition(&mut pod, "ContainersReady", "False", Some(why));
+        condition(&mut pod, "Initialized", "True", Some(why));
     } else if gated.is_empty() {
         pod["status"]["phase"] = json!("Running");
         condition(&mut pod, "PodReadyToStartContainers", "True", None);

@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hpccache_core::probe;
-use hpccache_sandbox::fabric::{Identity, LustreFabric, LustreTarget, MountFailure, NfsFabric};
+use hpccache_core::{owner, probe};
+use hpccache_sandbox::fabric::{
+    Chown, Identity, LustreFabric, LustreTarget, MountFailure, NfsFabric,
+};
 use hpccache_sandbox::kube::{self, ClusterInfo, ClusterState, LustreCsi, RunningCluster};
 
 pub const TOKEN: &str = "sandbox-token";
@@ -121,6 +123,35 @@ impl FakeFabric {
 }
 
 impl NfsFabric for FakeFabric {
+    /// Gives the export's root to `job.owner` (only its uid is modelled), as root with root
+    /// squash off may; root squashed is nobody, who may not.
+    fn chown(&self, cluster_id: &str, job: &Chown) -> Result<owner::Report, MountFailure> {
+        let w = self.check(cluster_id, &job.server, &job.path)?;
+        let squashed = job.who.uid == 0 && w.root_squash;
+        let (changed, error) = if w.owner_uid == job.owner.uid {
+            (false, None)
+        } else if job.who.uid != 0 || squashed {
+            (
+                false,
+                Some(format!(
+                    "chown: {}: Operation not permitted",
+                    job.mount_point
+                )),
+            )
+        } else {
+            self.set(|w| w.owner_uid = job.owner.uid);
+            (true, None)
+        };
+        Ok(owner::Report {
+            v: owner::REPORT_VERSION,
+            dir: job.mount_point.clone(),
+            uid: job.owner.uid,
+            gid: job.owner.gid,
+            changed,
+            error,
+        })
+    }
+
     fn mount(&self, cluster_id: &str, server: &str, path: &str) -> Result<(), MountFailure> {
         self.check(cluster_id, server, path).map(|_| ())
     }
