@@ -34,8 +34,9 @@ enum Outcome {
 
 #[tokio::test]
 async fn by_default_a_subnet_and_a_link_to_its_vnet_run_together() {
-    // Azure time (a 4 s subnet write, a 30 s link): both still run when the other starts.
-    let sb = start_with(config(1.0, "", Settings::default())).await;
+    // Ten times Azure time (a 40 s subnet write, a 300 s link): both still run when the
+    // other starts, however loaded the machine.
+    let sb = start_with(config(10.0, "", Settings::default())).await;
     insert_zone(&sb, ZONE);
     let c = Client::new(&sb);
     let subnet = create_subnet(&c, "cache", "10.225.0.0/24").await;
@@ -48,9 +49,24 @@ async fn by_default_a_subnet_and_a_link_to_its_vnet_run_together() {
     assert_eq!(status_now(&c, &link).await["status"], "InProgress");
 }
 
+#[tokio::test]
+async fn without_contention_a_second_subnet_write_is_still_refused_409() {
+    let sb = start_with(config(10.0, "", Settings::default())).await;
+    let c = Client::new(&sb);
+    let first = create_subnet(&c, "a", "10.225.0.0/24").await;
+    assert_eq!(first.status, 201);
+    let second = create_subnet(&c, "b", "10.225.1.0/24").await;
+    assert_eq!(
+        (second.status, second.code()),
+        (409, "AnotherOperationInProgress")
+    );
+    assert_eq!(c.get(&subnet_id("b"), NET_API).await.status, 404);
+    assert_eq!(status_now(&c, &first).await["status"], "InProgress");
+}
+
 /// Subnet write, then a link to the same vnet, under contention with `seed`.
 async fn subnet_then_link(seed: u64) -> Outcome {
-    let sb = start_with(config(1.0, &format!("seed={seed}"), contention())).await;
+    let sb = start_with(config(10.0, &format!("seed={seed}"), contention())).await;
     insert_zone(&sb, ZONE);
     let c = Client::new(&sb);
     let subnet = create_subnet(&c, "cache", "10.225.0.0/24").await;
@@ -126,7 +142,7 @@ async fn under_contention_a_link_during_a_subnet_write_is_refused_or_supersedes_
 async fn under_contention_a_subnet_write_during_a_link_collides_too() {
     let mut seen = Vec::new();
     for seed in 0..8 {
-        let sb = start_with(config(1.0, &format!("seed={seed}"), contention())).await;
+        let sb = start_with(config(10.0, &format!("seed={seed}"), contention())).await;
         insert_zone(&sb, ZONE);
         let c = Client::new(&sb);
         let link = c
