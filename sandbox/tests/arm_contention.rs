@@ -21,6 +21,14 @@ fn contention() -> Settings {
     }
 }
 
+/// Contention off explicitly, so these tests hold after its default flips on.
+fn no_contention() -> Settings {
+    Settings {
+        vnet_contention: Some(false),
+        ..Settings::default()
+    }
+}
+
 /// The URL without its query (the api-version differs between providers).
 fn path_of(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
@@ -33,10 +41,10 @@ enum Outcome {
 }
 
 #[tokio::test]
-async fn by_default_a_subnet_and_a_link_to_its_vnet_run_together() {
+async fn without_contention_a_subnet_and_a_link_to_its_vnet_run_together() {
     // Ten times Azure time (a 40 s subnet write, a 300 s link): both still run when the
     // other starts, however loaded the machine.
-    let sb = start_with(config(10.0, "", Settings::default())).await;
+    let sb = start_with(config(10.0, "", no_contention())).await;
     insert_zone(&sb, ZONE);
     let c = Client::new(&sb);
     let subnet = create_subnet(&c, "cache", "10.225.0.0/24").await;
@@ -51,7 +59,7 @@ async fn by_default_a_subnet_and_a_link_to_its_vnet_run_together() {
 
 #[tokio::test]
 async fn without_contention_a_second_subnet_write_is_still_refused_409() {
-    let sb = start_with(config(10.0, "", Settings::default())).await;
+    let sb = start_with(config(10.0, "", no_contention())).await;
     let c = Client::new(&sb);
     let first = create_subnet(&c, "a", "10.225.0.0/24").await;
     assert_eq!(first.status, 201);
@@ -176,7 +184,7 @@ async fn under_contention_a_subnet_write_during_a_link_collides_too() {
 
 #[tokio::test]
 async fn conflict_vnet_refuses_with_a_status_url_that_answers_and_applies_nothing() {
-    let sb = start_with(config(0.0, "conflict-vnet=1", Settings::default())).await;
+    let sb = start_with(config(0.0, "conflict-vnet=1", no_contention())).await;
     zone(&Client::new(&sb), ZONE).await;
     let c = Client::new(&sb);
     let before = resource_ids(&sb);
@@ -207,7 +215,7 @@ async fn conflict_vnet_refuses_with_a_status_url_that_answers_and_applies_nothin
 
 #[tokio::test]
 async fn supersede_vnet_cancels_the_write_and_a_canceled_create_leaves_nothing() {
-    let sb = start_with(config(0.0, "supersede-vnet=1", Settings::default())).await;
+    let sb = start_with(config(0.0, "supersede-vnet=1", no_contention())).await;
     let c = Client::new(&sb);
     let r = create_subnet(&c, "cache", "10.225.0.0/24").await;
     assert_eq!(r.status, 201, "{:?}", r.body);
@@ -231,7 +239,7 @@ async fn vnet_faults_are_the_same_for_the_same_seed() {
         let sb = start_with(config(
             0.0,
             &format!("conflict-vnet=0.5,seed={seed}"),
-            Settings::default(),
+            no_contention(),
         ))
         .await;
         let c = Client::new(&sb);

@@ -274,12 +274,16 @@ async fn with_async_nic_release_the_subnet_stays_in_use_after_its_cache_is_delet
 }
 
 #[tokio::test]
-async fn by_default_the_subnet_is_free_once_its_cache_is_deleted() {
+async fn without_async_nic_release_the_subnet_is_free_once_its_cache_is_deleted() {
     let mut world = hpccache_sandbox::world::World::new_default();
     if let Some(p) = world.providers.get_mut("microsoft.storagecache") {
         p.state = "Registered".into();
     }
-    let sb = start_with(config(1.0, "", Settings::default()).with_world(world)).await;
+    let settings = Settings {
+        async_nic_release: Some(false),
+        ..Settings::default()
+    };
+    let sb = start_with(config(1.0, "", settings).with_world(world)).await;
     let c = Client::new(&sb);
     create_subnet(&c, "cache", "10.225.0.0/24").await;
     c.put(
