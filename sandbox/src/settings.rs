@@ -25,11 +25,14 @@ pub const VNET_CONTENTION_DEFAULT: bool = false;
 /// Whether a deleted cache's NIC lingers when nothing chose. Off until `down` waits for the
 /// subnet to be released.
 pub const ASYNC_NIC_RELEASE_DEFAULT: bool = false;
-/// Seconds (Azure time) a deleted cache's NIC keeps its subnet in use.
-pub const NIC_RELEASE_SECONDS: f64 = 120.0;
+/// Seconds (Azure time) a deleted cache's NIC keeps its subnet in use. Azure releases the NICs
+/// of a deleted service asynchronously, minutes later: longer than `down` takes from the
+/// cache's delete to the subnet's (records, link and zone deletes, about a minute).
+pub const NIC_RELEASE_SECONDS: f64 = 600.0;
 /// Seconds (Azure time) after `Microsoft.StorageCache` turns Registered until its service
-/// principal is visible in a tenant that never had it.
-pub const PRINCIPAL_APPEARS_SECONDS: f64 = 90.0;
+/// principal is visible in a tenant that never had it (directory replication takes minutes):
+/// longer than `up` takes from registering to its Graph lookup.
+pub const PRINCIPAL_APPEARS_SECONDS: f64 = 600.0;
 
 pub const ENV_VNET_CONTENTION: &str = "HPCCACHE_SANDBOX_VNET_CONTENTION";
 pub const ENV_ASYNC_NIC_RELEASE: &str = "HPCCACHE_SANDBOX_ASYNC_NIC_RELEASE";

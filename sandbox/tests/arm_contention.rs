@@ -219,6 +219,10 @@ async fn supersede_vnet_cancels_the_write_and_a_canceled_create_leaves_nothing()
     let c = Client::new(&sb);
     let r = create_subnet(&c, "cache", "10.225.0.0/24").await;
     assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        r.body["name"], "cache",
+        "the answer shows the accepted subnet"
+    );
     let doc = c.finish(&r).await;
     assert_eq!(doc["status"], "Canceled");
     assert_eq!(doc["error"]["message"], "Operation was canceled.");
@@ -253,4 +257,26 @@ async fn vnet_faults_are_the_same_for_the_same_seed() {
     let first = run(11).await;
     assert!(first.contains(&409) && first.contains(&201), "{first:?}");
     assert_eq!(run(11).await, first);
+}
+
+#[tokio::test]
+async fn a_write_superseding_one_on_the_same_subnet_keeps_the_subnet() {
+    for seed in 0..32 {
+        let sb = start_with(config(10.0, &format!("seed={seed}"), contention())).await;
+        let c = Client::new(&sb);
+        let first = create_subnet(&c, "cache", "10.225.0.0/24").await;
+        assert_eq!(first.status, 201);
+        let second = create_subnet(&c, "cache", "10.225.0.0/24").await;
+        if second.status == 409 {
+            continue;
+        }
+        assert_eq!(second.status, 200, "{:?}", second.body);
+        assert_eq!(status_now(&c, &first).await["status"], "Canceled");
+        assert_eq!(status_now(&c, &second).await["status"], "InProgress");
+        let subnet = c.get(&subnet_id("cache"), NET_API).await;
+        assert_eq!(subnet.status, 200, "the newer write owns the subnet");
+        assert_eq!(subnet.body["properties"]["provisioningState"], "Updating");
+        return;
+    }
+    panic!("no seed in 0..32 superseded");
 }

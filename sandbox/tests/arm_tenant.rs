@@ -9,7 +9,7 @@ mod real_azure;
 use std::time::{Duration, Instant};
 
 use arm_support::*;
-use hpccache_sandbox::settings::Settings;
+use hpccache_sandbox::settings::{PRINCIPAL_APPEARS_SECONDS, Settings};
 use real_azure::*;
 use serde_json::json;
 
@@ -71,9 +71,10 @@ async fn by_default_the_principal_exists_before_registration() {
 
 #[tokio::test]
 async fn in_a_tenant_that_never_had_the_provider_the_principal_is_404_until_after_registration() {
-    // Registration takes 60 s and the principal 90 s more (Azure time); at 0.005 that is
-    // 0.3 s then 0.45 s.
-    let sb = start_with(config(0.005, "", absent())).await;
+    // Registration takes 60 s and the principal ten minutes more (Azure time): at 0.001 that
+    // is 60 ms, then 600 ms.
+    let scale = 0.001;
+    let sb = start_with(config(scale, "", absent())).await;
     let c = Client::new(&sb);
     let before = c.call("GET", BY_APP_ID, None).await;
     assert_eq!(before.status, 404);
@@ -99,8 +100,9 @@ async fn in_a_tenant_that_never_had_the_provider_the_principal_is_404_until_afte
         assert!(Instant::now() < deadline, "the principal never appeared");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    let delay = hpccache_sandbox::arm::clock::scaled_ms(PRINCIPAL_APPEARS_SECONDS, scale);
     assert!(
-        found.1 >= registered_at + 450,
+        found.1 >= registered_at + delay,
         "appeared {} ms after registration",
         found.1 - registered_at
     );

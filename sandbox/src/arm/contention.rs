@@ -10,9 +10,10 @@
 //!   which of the two answers a write gets is rolled on the fault seed and the request's
 //!   sequence number.
 //! - Faults force it with no other writer: `conflict-vnet=RATE` refuses that share of vnet
-//!   writes, `supersede-vnet=RATE` cancels that share after they start; in both, the other
-//!   operation is a short one of another actor on the vnet (as AKS reconciling it), so the
-//!   status URL in the message answers and the vnet is busy for a moment.
+//!   writes, `supersede-vnet=RATE` lets that share start and end `Canceled` when they would
+//!   have completed; in both, the other operation is a short one of another actor on the vnet
+//!   (as AKS reconciling it), so the status URL in the message answers and the vnet is busy
+//!   for a moment.
 //!
 //! Call [`claim`] once a write is valid and before it changes anything, then [`start`] in
 //! place of [`lro::start`].
@@ -137,8 +138,12 @@ pub fn start(
         lro::supersede(ctx.world, id, &op, ctx.now);
     }
     if claim.superseded {
+        // Another actor's operation starts now and cancels this one when it would have ended.
         let other = other_actor(ctx, &claim.vnet_id);
-        lro::supersede(ctx.world, &op.id, &other, ctx.now);
+        let mut op = op;
+        op.planned_error = Some(lro::superseded_error(&op, &other));
+        ctx.world.operations.insert(op.id.clone(), op.clone());
+        return op;
     }
     op
 }

@@ -120,9 +120,21 @@ pub fn operation_name(op: &Operation) -> String {
     format!("{verb}{name}Operation")
 }
 
-/// Ends the running operation `op_id` `Canceled`, superseded by `by` (Azure's
-/// `CanceledAndSupersededDueToAnotherOperation`), and undoes what it had begun: a create
-/// leaves nothing, an update or delete leaves the resource as it stands, `Succeeded`.
+/// Azure's error for an operation canceled because `by` superseded it.
+pub fn superseded_error(op: &Operation, by: &Operation) -> OpError {
+    OpError::new("Canceled", "Operation was canceled.").with_details(vec![ErrorDetail::new(
+        "CanceledAndSupersededDueToAnotherOperation",
+        format!(
+            "Operation {} ({}) was canceled and superseded by operation {} ({}).",
+            operation_name(op),
+            op.id,
+            operation_name(by),
+            by.id
+        ),
+    )])
+}
+
+/// Ends the running operation `op_id` `Canceled` now, superseded by `by`.
 pub fn supersede(world: &mut World, op_id: &str, by: &Operation, now: u64) {
     let Some(op) = world.operations.get(op_id).cloned() else {
         return;
@@ -130,26 +142,28 @@ pub fn supersede(world: &mut World, op_id: &str, by: &Operation, now: u64) {
     if !op.in_progress() {
         return;
     }
-    let error =
-        OpError::new("Canceled", "Operation was canceled.").with_details(vec![ErrorDetail::new(
-            "CanceledAndSupersededDueToAnotherOperation",
-            format!(
-                "Operation {} ({}) was canceled and superseded by operation {} ({}).",
-                operation_name(&op),
-                op.id,
-                operation_name(by),
-                by.id
-            ),
-        )]);
     if let Some(stored) = world.operations.get_mut(op_id) {
         stored.status = "Canceled".into();
         stored.end_ms = Some(now);
-        stored.error = Some(error);
+        stored.error = Some(superseded_error(&op, by));
     }
+    undo(world, &op);
+}
+
+/// Undoes what a canceled operation had begun: a create leaves nothing (unless a newer
+/// operation on the same resource took it over), an update or delete leaves the resource as
+/// it stands, `Succeeded`.
+fn undo(world: &mut World, op: &Operation) {
+    let taken_over = world
+        .operations
+        .values()
+        .any(|o| o.id != op.id && o.in_progress() && key(&o.resource_id) == key(&op.resource_id));
     match op.action.as_str() {
-        "create" => world.remove_tree(&op.resource_id),
-        "update" | "delete" => {
-            if let Some(r) = world.get_mut(&op.resource_id) {
+        "create" if !taken_over => world.remove_tree(&op.resource_id),
+        "create" | "update" | "delete" => {
+            if let Some(r) = world.get_mut(&op.resource_id)
+                && !taken_over
+            {
                 super::set_state(&mut r.body, "Succeeded");
                 if r.rtype.eq_ignore_ascii_case(types::VNET_LINK) {
                     r.body["properties"]["virtualNetworkLinkState"] = json!("Completed");
@@ -398,13 +412,25 @@ pub fn settle(world: &mut World, now: u64) {
             .min_by_key(|o| (o.due_ms, o.start_ms))
             .cloned();
         let Some(op) = next else { break };
-        let outcome = complete(world, &op, now);
+        // An operation planned to be canceled (superseded) ends `Canceled`, its effect undone.
+        let outcome = match &op.planned_error {
+            Some(e) if e.code == "Canceled" => {
+                undo(world, &op);
+                Err(e.clone())
+            }
+            _ => complete(world, &op, now),
+        };
         if let Some(stored) = world.operations.get_mut(&op.id) {
             stored.end_ms = Some(op.due_ms.max(op.start_ms));
             match outcome {
                 Ok(()) => stored.status = "Succeeded".into(),
                 Err(e) => {
-                    stored.status = "Failed".into();
+                    stored.status = if e.code == "Canceled" {
+                        "Canceled"
+                    } else {
+                        "Failed"
+                    }
+                    .into();
                     stored.error = Some(e);
                 }
             }
