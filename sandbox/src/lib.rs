@@ -12,4 +12,6 @@ pub mod fabric;
 pub mod kube;
 pub mod local;
 pub mod sandbox;
+pub mod settings;
+pub mod token;
 pub mod world;

@@ -6,7 +6,9 @@
 //! loads `<dir>/sandbox.world.json` (a fresh default world when absent) and starts the
 //! sandbox in-process; [`LocalSandbox::close`] saves the world atomically and releases the
 //! lock. Dropping it without `close` saves too (best effort), so an error path keeps the
-//! world.
+//! world. The environment's settings ([`crate::settings`]: `HPCCACHE_SANDBOX_VNET_CONTENTION`,
+//! `HPCCACHE_SANDBOX_ASYNC_NIC_RELEASE`, `HPCCACHE_SANDBOX_PAGE_SIZE`) apply to the run
+//! without being saved into the world.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::arm::faults::Faults;
 use crate::sandbox::{DEFAULT_TIME_SCALE, RunningSandbox, Sandbox, SandboxConfig, SandboxError};
+use crate::settings::Settings;
 use crate::world::{World, key};
 
 /// The world file's name, in the state file's directory.
@@ -105,7 +108,8 @@ impl LocalSandbox {
         let mut config = SandboxConfig::default()
             .with_world(world)
             .with_time_scale(time_scale)
-            .with_faults(options.faults);
+            .with_faults(options.faults)
+            .with_settings(Settings::from_env()?);
         config.start_clusters = options.start_clusters;
         config.log_file = options.log_file;
         if let Some(token) = options.token {

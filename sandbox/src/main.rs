@@ -4,12 +4,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use hpccache_sandbox::arm::faults::Faults;
 use hpccache_sandbox::kube::LustreCsi;
 use hpccache_sandbox::sandbox::{DEFAULT_TIME_SCALE, Sandbox, SandboxConfig, SandboxError};
+use hpccache_sandbox::settings::Settings;
 use hpccache_sandbox::world::{
-    ClusterNetwork, ClusterSpec, DEFAULT_KUBERNETES_VERSION, DEFAULT_LOCATION, World,
+    ClusterNetwork, ClusterSpec, DEFAULT_CLUSTER, DEFAULT_KUBERNETES_VERSION, DEFAULT_LOCATION,
+    DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, RESTRICTION_LEVELS, World,
 };
 
 #[derive(Parser)]
@@ -45,12 +48,72 @@ enum Command {
         /// Write a kubeconfig for the default cluster here.
         #[arg(long)]
         kubeconfig: Option<PathBuf>,
+        /// Settings for this run (over the environment's and the world file's; not saved).
+        #[command(flatten)]
+        settings: SettingsArgs,
     },
     /// Manage world files.
     World {
         #[command(subcommand)]
         command: WorldCommand,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphLookup {
+    Allowed,
+    Denied,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RpPrincipal {
+    Present,
+    Absent,
+}
+
+/// The world settings (see the sandbox's `settings` module), as flags.
+#[derive(Args, Clone, Default)]
+struct SettingsArgs {
+    /// Serialize writes that change one vnet (subnets, the vnet, private DNS links to it):
+    /// a second one gets 409 AnotherOperationInProgress or cancels the first
+    /// (env HPCCACHE_SANDBOX_VNET_CONTENTION=1).
+    #[arg(long, value_enum)]
+    vnet_contention: Option<Switch>,
+    /// Keep a deleted cache's NIC in its subnet for a while: deleting the subnet meanwhile is
+    /// 400 InUseSubnetCannotBeDeleted (env HPCCACHE_SANDBOX_ASYNC_NIC_RELEASE=1).
+    #[arg(long, value_enum)]
+    async_nic_release: Option<Switch>,
+    /// `denied`: Microsoft Graph answers the service-principal lookup 403
+    /// Authorization_RequestDenied (an identity without Application.Read.All).
+    #[arg(long, value_enum)]
+    graph_lookup: Option<GraphLookup>,
+    /// `absent`: the tenant never had the HPC Cache resource provider; its service principal
+    /// appears only some time after Microsoft.StorageCache is registered (Graph 404 until then).
+    #[arg(long, value_enum)]
+    rp_principal: Option<RpPrincipal>,
+    /// Items per page of every ARM list; longer lists answer nextLink
+    /// (env HPCCACHE_SANDBOX_PAGE_SIZE).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    page_size: Option<u32>,
+}
+
+impl SettingsArgs {
+    fn settings(&self) -> Settings {
+        let on = |s: Option<Switch>| s.map(|s| matches!(s, Switch::On));
+        Settings {
+            vnet_contention: on(self.vnet_contention),
+            async_nic_release: on(self.async_nic_release),
+            graph_lookup_denied: self.graph_lookup.map(|g| matches!(g, GraphLookup::Denied)),
+            rp_principal_absent: self.rp_principal.map(|p| matches!(p, RpPrincipal::Absent)),
+            page_size: self.page_size.map(|n| n as usize),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,7 +153,28 @@ impl From<LustreCsiArg> for LustreCsi {
 #[derive(Subcommand)]
 enum WorldCommand {
     /// Write a fresh world (the guide's starting point).
-    Init { file: PathBuf },
+    Init {
+        file: PathBuf,
+        /// Lock down the default cluster's node resource group (ReadOnly: writes there are
+        /// denied by a deny assignment, reads allowed).
+        #[arg(long, value_parser = PossibleValuesParser::new(RESTRICTION_LEVELS), ignore_case = true)]
+        node_rg_restriction: Option<String>,
+    },
+    /// Change a world file's settings (switches kept in the file) and print them.
+    Set {
+        file: PathBuf,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Set a cluster's node resource group restriction level (see --cluster).
+        #[arg(long, value_parser = PossibleValuesParser::new(RESTRICTION_LEVELS), ignore_case = true)]
+        node_rg_restriction: Option<String>,
+        /// The cluster --node-rg-restriction applies to.
+        #[arg(long, default_value = DEFAULT_CLUSTER)]
+        cluster: String,
+        /// The resource group of --cluster.
+        #[arg(long, short = 'g', default_value = DEFAULT_RESOURCE_GROUP)]
+        resource_group: String,
+    },
     /// Add a managed cluster to a world file.
     AddCluster {
         /// The world file (a fresh world when it does not exist yet).
@@ -126,6 +210,10 @@ enum WorldCommand {
         /// The Azure Lustre CSI driver (azurelustre.csi.azure.com) in the cluster.
         #[arg(long, value_enum, default_value = "absent")]
         lustre_csi: LustreCsiArg,
+        /// Node resource group lockdown (properties.nodeResourceGroupProfile.restrictionLevel):
+        /// ReadOnly denies every write in the node resource group.
+        #[arg(long, value_parser = PossibleValuesParser::new(RESTRICTION_LEVELS), ignore_case = true)]
+        node_rg_restriction: Option<String>,
     },
 }
 
@@ -141,12 +229,21 @@ fn main() -> ExitCode {
             faults,
             log,
             kubeconfig,
+            settings,
         } => {
             match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt.block_on(serve(port, world, time_scale, faults, log, kubeconfig)),
+                Ok(rt) => rt.block_on(serve(
+                    port,
+                    world,
+                    time_scale,
+                    faults,
+                    log,
+                    kubeconfig,
+                    settings.settings(),
+                )),
                 Err(e) => Err(SandboxError::Start(e)),
             }
         }
@@ -163,9 +260,41 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout)]
 fn world(command: WorldCommand) -> Result<(), SandboxError> {
     match command {
-        WorldCommand::Init { file } => {
-            World::new_default().save(&file)?;
+        WorldCommand::Init {
+            file,
+            node_rg_restriction,
+        } => {
+            let mut w = World::new_default();
+            if let Some(level) = node_rg_restriction.as_deref() {
+                w.set_node_rg_restriction(
+                    &default_cluster_id(DEFAULT_RESOURCE_GROUP, DEFAULT_CLUSTER),
+                    Some(level),
+                )?;
+            }
+            w.save(&file)?;
             println!("{}", file.display());
+            Ok(())
+        }
+        WorldCommand::Set {
+            file,
+            settings,
+            node_rg_restriction,
+            cluster,
+            resource_group,
+        } => {
+            let mut w = World::load_or_default(&file)?;
+            if let Some(level) = node_rg_restriction.as_deref() {
+                w.set_node_rg_restriction(
+                    &default_cluster_id(&resource_group, &cluster),
+                    Some(level),
+                )?;
+            }
+            w.settings = settings.settings().over(&w.settings);
+            w.save(&file)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&w.settings).unwrap_or_default()
+            );
             Ok(())
         }
         WorldCommand::AddCluster {
@@ -181,6 +310,7 @@ fn world(command: WorldCommand) -> Result<(), SandboxError> {
             nodes,
             kubernetes_version,
             lustre_csi,
+            node_rg_restriction,
         } => {
             let mut w = World::load_or_default(&file)?;
             let network = match network {
@@ -199,12 +329,20 @@ fn world(command: WorldCommand) -> Result<(), SandboxError> {
                 .with_lustre_csi(lustre_csi.into());
             spec.node_count = nodes;
             spec.kubernetes_version = kubernetes_version;
+            spec.node_rg_restriction = node_rg_restriction;
             let id = w.add_cluster(spec)?;
             w.save(&file)?;
             println!("{id}");
             Ok(())
         }
     }
+}
+
+/// The id of a managed cluster of the default subscription.
+fn default_cluster_id(resource_group: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/{resource_group}/providers/Microsoft.ContainerService/managedClusters/{name}"
+    )
 }
 
 #[allow(clippy::print_stdout)]
@@ -215,6 +353,7 @@ async fn serve(
     faults: Option<String>,
     log: Option<PathBuf>,
     kubeconfig: Option<PathBuf>,
+    settings: Settings,
 ) -> Result<(), SandboxError> {
     let world = match &world_file {
         Some(f) => World::load_or_default(f)?,
@@ -224,18 +363,23 @@ async fn serve(
         Some(spec) => Faults::parse(&spec)?,
         None => Faults::none(),
     };
+    // Flags over the environment over the world file.
+    let settings = settings.over(&Settings::from_env()?);
     let config = SandboxConfig {
         world,
         time_scale,
         faults,
         log_file: log,
         port,
+        settings,
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(config).await?;
     println!("ARM endpoint:   {}", sandbox.arm_endpoint());
     println!("Graph endpoint: {}", sandbox.graph_endpoint());
     println!("Token:          {}", sandbox.token());
+    println!("ARM token:      {}", sandbox.arm_token());
+    println!("Graph token:    {}", sandbox.graph_token());
     let clusters: Vec<(String, String)> = sandbox.with_world(|w| {
         w.clusters
             .values()

@@ -14,12 +14,18 @@ use crate::arm::server::{self, RateLimit, Shared, lock};
 use crate::arm::{clock, lro};
 use crate::fabric::Fabric;
 use crate::kube::{self, ClusterInfo, ClusterState, RunningCluster};
+use crate::settings::Settings;
+use crate::token::Claims;
 use crate::world::{ClusterSpec, World, key};
 
 /// Default time scale: the guide's ~25 minutes of Azure time take a few seconds.
 pub const DEFAULT_TIME_SCALE: f64 = 0.002;
-/// The bearer token the sandbox hands out (any non-empty bearer token is accepted by ARM).
+/// The bearer token the sandbox hands out (ARM and Graph accept any non-JWT bearer token; a
+/// JWT-shaped one is checked, see [`crate::token`]).
 pub const DEFAULT_TOKEN: &str = "hpccache-sandbox-token";
+/// Lifetime of the JWT-shaped tokens [`RunningSandbox::arm_token`] and
+/// [`RunningSandbox::graph_token`] mint: a year, so a long `serve` session never sees one expire.
+pub const MINTED_TOKEN_SECONDS: i64 = 365 * 24 * 3600;
 
 /// Errors of the sandbox crate.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +61,8 @@ pub struct SandboxConfig {
     pub token: String,
     /// Start one Kubernetes API server per managed cluster.
     pub start_clusters: bool,
+    /// Settings for this run over the world's own (serve flags, the environment); not saved.
+    pub settings: Settings,
 }
 
 impl Default for SandboxConfig {
@@ -68,6 +76,7 @@ impl Default for SandboxConfig {
             port: None,
             token: DEFAULT_TOKEN.to_string(),
             start_clusters: true,
+            settings: Settings::default(),
         }
     }
 }
@@ -90,6 +99,12 @@ impl SandboxConfig {
 
     pub fn with_rate_limit(mut self, requests: u32, per: std::time::Duration) -> Self {
         self.rate_limit = Some(RateLimit { requests, per });
+        self
+    }
+
+    /// Settings for this run, over the world's (see [`crate::settings`]).
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -120,6 +135,7 @@ impl Sandbox {
             log.clone(),
             base.clone(),
             config.token.clone(),
+            config.settings,
             stop_rx,
         ));
         let task = server::spawn(listener, shared.clone());
@@ -180,6 +196,24 @@ impl RunningSandbox {
     /// A bearer token the sandbox accepts (ARM takes any non-empty one; the clusters this).
     pub fn token(&self) -> String {
         self.token.clone()
+    }
+
+    /// A JWT-shaped ARM token (audience `https://management.azure.com/`) for the world's
+    /// tenant, valid for [`MINTED_TOKEN_SECONDS`].
+    pub fn arm_token(&self) -> String {
+        let tenant = lock(&self.world).tenant_id.clone();
+        Claims::arm(MINTED_TOKEN_SECONDS)
+            .with_tenant(&tenant)
+            .mint()
+    }
+
+    /// A JWT-shaped Microsoft Graph token (audience `https://graph.microsoft.com`) for the
+    /// world's tenant, valid for [`MINTED_TOKEN_SECONDS`].
+    pub fn graph_token(&self) -> String {
+        let tenant = lock(&self.world).tenant_id.clone();
+        Claims::graph(MINTED_TOKEN_SECONDS)
+            .with_tenant(&tenant)
+            .mint()
     }
 
     /// Every request so far.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::arm::clock;
 use crate::kube::{ClusterState, LustreCsi};
 use crate::sandbox::SandboxError;
+use crate::settings::Settings;
 
 /// Schema version of the world file.
 pub const WORLD_VERSION: u32 = 1;
@@ -59,6 +60,9 @@ pub struct World {
     pub operations: BTreeMap<String, Operation>,
     /// Sandbox clusters, keyed by lower-case managed-cluster id.
     pub clusters: BTreeMap<String, ClusterRecord>,
+    /// Switches for Azure behaviours the sandbox models only when asked (see [`Settings`]).
+    #[serde(default, skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +115,10 @@ pub struct SandboxData {
     /// Role assignments: when the assignment takes effect (RBAC propagation delay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_ms: Option<u64>,
+    /// Subnets: ip configurations of deleted resources whose NICs Azure has not released
+    /// yet, with the wall-clock time (ms) each is released.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub nic_leases: BTreeMap<String, u64>,
 }
 
 impl SandboxData {
@@ -119,6 +127,7 @@ impl SandboxData {
             && self.blobs.is_empty()
             && self.files.is_empty()
             && self.effective_ms.is_none()
+            && self.nic_leases.is_empty()
     }
 }
 
@@ -140,6 +149,40 @@ pub struct FileEntry {
 pub struct OpError {
     pub code: String,
     pub message: String,
+    /// The causes, as ARM's `error.details[]` (the network RP always sends the array).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<ErrorDetail>>,
+}
+
+impl OpError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        OpError {
+            code: code.to_string(),
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Vec<ErrorDetail>) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
+/// One entry of an ARM error's `details`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorDetail {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrorDetail {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
 }
 
 /// A long-running operation: progress is `now` against `due_ms`, both wall clock.
@@ -164,6 +207,14 @@ pub struct Operation {
     /// What the `Location` URL answers once done: the resource (200) or nothing (204).
     #[serde(default)]
     pub location_returns_resource: bool,
+    /// The operation's fault name (`cache-create`, `subnet-delete`, ...), for faults that
+    /// act on its polling URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A fault's choice of how this operation fails if it does (storage targets:
+    /// `target-role-error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl Operation {
@@ -224,6 +275,9 @@ pub struct ClusterSpec {
     pub kubernetes_version: String,
     /// Absent by default, as AKS creates clusters.
     pub lustre_csi: LustreCsi,
+    /// `properties.nodeResourceGroupProfile.restrictionLevel` (`ReadOnly`, `Unrestricted`);
+    /// `None` leaves the profile out, as for clusters made before the feature.
+    pub node_rg_restriction: Option<String>,
 }
 
 impl ClusterSpec {
@@ -236,6 +290,7 @@ impl ClusterSpec {
             node_count: 3,
             kubernetes_version: DEFAULT_KUBERNETES_VERSION.to_string(),
             lustre_csi: LustreCsi::Absent,
+            node_rg_restriction: None,
         }
     }
 
@@ -328,6 +383,7 @@ impl World {
             resources: BTreeMap::new(),
             operations: BTreeMap::new(),
             clusters: BTreeMap::new(),
+            settings: Settings::default(),
         };
         w.ensure_resource_group(
             DEFAULT_SUBSCRIPTION,
@@ -492,6 +548,12 @@ impl World {
 
     /// Adds a managed cluster (and its node resource group, vnet and subnet); returns its id.
     pub fn add_cluster(&mut self, spec: ClusterSpec) -> Result<String, SandboxError> {
+        let mut spec = spec;
+        spec.node_rg_restriction = spec
+            .node_rg_restriction
+            .as_deref()
+            .map(restriction_level)
+            .transpose()?;
         let sub = DEFAULT_SUBSCRIPTION;
         let loc = spec.location.clone();
         let rg = spec.resource_group.clone();
@@ -620,7 +682,7 @@ impl World {
             network["podCidrs"] = json!(["10.244.0.0/16"]);
         }
         let dns_prefix = format!("{}-{}-{}", name, rg, &sub[..6]);
-        let cluster = json!({
+        let mut cluster = json!({
             "id": cluster_id,
             "name": name,
             "type": types::MANAGED_CLUSTER,
@@ -645,6 +707,9 @@ impl World {
                 "maxAgentPools": 100
             }
         });
+        if let Some(level) = &spec.node_rg_restriction {
+            cluster["properties"]["nodeResourceGroupProfile"] = json!({"restrictionLevel": level});
+        }
         self.insert(Resource {
             id: cluster_id.clone(),
             rtype: types::MANAGED_CLUSTER.to_string(),
@@ -669,6 +734,32 @@ impl World {
         Ok(cluster_id)
     }
 
+    /// Sets (or, with `None`, removes) a cluster's node resource group lockdown
+    /// (`properties.nodeResourceGroupProfile.restrictionLevel`).
+    pub fn set_node_rg_restriction(
+        &mut self,
+        cluster_id: &str,
+        level: Option<&str>,
+    ) -> Result<(), SandboxError> {
+        let level = level.map(restriction_level).transpose()?;
+        let cluster = self
+            .get_mut(cluster_id)
+            .filter(|r| r.rtype.eq_ignore_ascii_case(types::MANAGED_CLUSTER))
+            .ok_or_else(|| SandboxError::Invalid(format!("no managed cluster {cluster_id}")))?;
+        match level {
+            Some(l) => {
+                cluster.body["properties"]["nodeResourceGroupProfile"] =
+                    json!({"restrictionLevel": l})
+            }
+            None => {
+                if let Some(p) = cluster.body["properties"].as_object_mut() {
+                    p.remove("nodeResourceGroupProfile");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a blob container holds data (blobs, or files flushed into it).
     pub fn container_holds_data(&self, container_id: &str) -> bool {
         self.get(container_id).is_some_and(|r| r.sandbox.holds_data)
@@ -688,6 +779,23 @@ impl World {
     pub fn cluster(&self, cluster_id: &str) -> Option<&ClusterRecord> {
         self.clusters.get(&key(cluster_id))
     }
+}
+
+/// The restriction levels AKS knows (`RestrictionLevel` in the containerservice spec), in
+/// their canonical spelling.
+pub const RESTRICTION_LEVELS: &[&str] = &["ReadOnly", "Unrestricted"];
+
+fn restriction_level(level: &str) -> Result<String, SandboxError> {
+    RESTRICTION_LEVELS
+        .iter()
+        .find(|l| l.eq_ignore_ascii_case(level))
+        .map(|l| (*l).to_string())
+        .ok_or_else(|| {
+            SandboxError::Invalid(format!(
+                "node resource group restriction level '{level}' is not one of {}",
+                RESTRICTION_LEVELS.join(", ")
+            ))
+        })
 }
 
 /// Map key of an ARM id: lower case, no trailing slash.

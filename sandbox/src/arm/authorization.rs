@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, clock, list_body};
+use super::{Ctx, Reply, Req, clock, graph, paging};
 use crate::world::{Resource, SandboxData, World, key, types};
 
 pub const STORAGE_ACCOUNT_CONTRIBUTOR: &str = "17d1049b-9a84-46fb-8f53-869881c3d3ab";
@@ -122,7 +122,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req) -> Result<Reply, ArmError> {
                     })
                     .map(|r| definition_json(sub.as_deref(), r))
                     .collect();
-                Ok(Reply::json(200, list_body(items)))
+                paging::page(ctx, req, items, paging::ARM)
             }
             ("GET", Some(id)) => ROLES
                 .iter()
@@ -220,6 +220,26 @@ fn create(ctx: &mut Ctx<'_>, req: &Req, scope: &str, name: &str) -> Result<Reply
         ));
     }
     scope_exists(ctx.world, scope)?;
+    // ARM looks a principal up in the directory unless the request says its type; the
+    // cache RP's is not there yet in a tenant that never had it (`rpPrincipalAbsent`).
+    if props["principalType"].is_null()
+        && principal.eq_ignore_ascii_case(&ctx.world.cache_rp_object_id)
+        && !graph::principal_exists(
+            ctx.world,
+            ctx.settings().rp_principal_absent(),
+            ctx.time_scale,
+            ctx.now,
+        )
+    {
+        return Err(ArmError::bad_request(
+            "PrincipalNotFound",
+            format!(
+                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+                principal.replace('-', ""),
+                ctx.world.tenant_id
+            ),
+        ));
+    }
     let scope = super::stored_id(ctx.world, scope);
     let id = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}");
     let same = |r: &Resource| {
@@ -259,8 +279,8 @@ fn create(ctx: &mut Ctx<'_>, req: &Req, scope: &str, name: &str) -> Result<Reply
         "scope": scope,
         "createdOn": now,
         "updatedOn": now,
-        "createdBy": "00000000-0000-0000-0000-0000000000aa",
-        "updatedBy": "00000000-0000-0000-0000-0000000000aa"
+        "createdBy": ctx.caller.oid,
+        "updatedBy": ctx.caller.oid
     });
     if let Some(d) = props["description"].as_str() {
         properties["description"] = json!(d);
@@ -315,7 +335,7 @@ fn list_assignments(ctx: &mut Ctx<'_>, req: &Req, scope: &str) -> Result<Reply, 
         })
         .map(|r| r.body.clone())
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
 /// Whether `principal` holds role `role_guid` at `scope` or above, effective by `now`.

@@ -9,7 +9,8 @@ use ipnet::Ipv4Net;
 use serde_json::{Value, json};
 
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, clock, list_body, lro, network, providers};
+use super::{Ctx, Reply, Req, clock, lro, network, paging, providers};
+use crate::settings::NIC_RELEASE_SECONDS;
 use crate::world::{OpError, Operation, Resource, SandboxData, World, key, types};
 
 /// (SKU, cache sizes in GB from smallest to largest, throughput GB/s).
@@ -29,7 +30,7 @@ const UPDATE_SECONDS: f64 = 60.0;
 const DELETE_SECONDS: f64 = 10.0 * 60.0;
 const POLL_SECONDS: f64 = 30.0;
 
-pub fn skus(ctx: &mut Ctx<'_>, _req: &Req) -> Result<Reply, ArmError> {
+pub fn skus(ctx: &mut Ctx<'_>, req: &Req) -> Result<Reply, ArmError> {
     let items = SKUS
         .iter()
         .map(|(name, sizes, tput)| {
@@ -47,11 +48,10 @@ pub fn skus(ctx: &mut Ctx<'_>, _req: &Req) -> Result<Reply, ArmError> {
             })
         })
         .collect();
-    let _ = ctx;
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
-pub fn usage_models(_ctx: &mut Ctx<'_>, _req: &Req) -> Result<Reply, ArmError> {
+pub fn usage_models(ctx: &mut Ctx<'_>, req: &Req) -> Result<Reply, ArmError> {
     let models = [
         ("READ_HEAVY_INFREQ", "Read heavy, infrequent writes"),
         (
@@ -78,7 +78,7 @@ pub fn usage_models(_ctx: &mut Ctx<'_>, _req: &Req) -> Result<Reply, ArmError> {
         .iter()
         .map(|(m, d)| json!({"display": {"description": d}, "modelName": m, "targetType": "Nfs"}))
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
 pub fn list(ctx: &mut Ctx<'_>, req: &Req, group: Option<&str>) -> Result<Reply, ArmError> {
@@ -91,7 +91,7 @@ pub fn list(ctx: &mut Ctx<'_>, req: &Req, group: Option<&str>) -> Result<Reply, 
         .under(&scope, types::CACHE)
         .map(|r| view(ctx.world, r))
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
 pub fn view(_world: &World, r: &Resource) -> Value {
@@ -169,6 +169,10 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErr
                     health("Transitioning", "The cache is being deleted.");
             }
             let op = lro::start(ctx, &r.id, "delete", DELETE_SECONDS, "cache-delete", false);
+            if ctx.settings().async_nic_release() {
+                let delay = ctx.scaled(NIC_RELEASE_SECONDS);
+                network::hold_until_released(ctx.world, &r, op.due_ms, delay);
+            }
             let headers = lro::headers(ctx, &op, req, lro::BOTH, POLL_SECONDS);
             Ok(Reply::empty(202).headers(headers))
         }

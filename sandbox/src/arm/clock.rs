@@ -46,6 +46,21 @@ pub fn rfc3339(ms: u64) -> String {
     )
 }
 
+/// `7/25/2023 9:02:11 AM`: how ARM's messages write a UTC time (.NET's invariant format).
+pub fn dotnet_utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    let (h, min, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    let (h12, half) = match h {
+        0 => (12, "AM"),
+        1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        _ => (h - 12, "PM"),
+    };
+    format!("{m}/{d}/{y} {h12}:{min:02}:{s:02} {half}")
+}
+
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -68,6 +83,13 @@ mod tests {
     fn renders_known_instants() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_709_251_200_123), "2024-03-01T00:00:00.123Z");
+    }
+
+    #[test]
+    fn renders_arm_message_times() {
+        assert_eq!(dotnet_utc(0), "1/1/1970 12:00:00 AM");
+        assert_eq!(dotnet_utc(1_690_275_731_000), "7/25/2023 9:02:11 AM");
+        assert_eq!(dotnet_utc(1_690_318_931_000), "7/25/2023 9:02:11 PM");
     }
 
     #[test]

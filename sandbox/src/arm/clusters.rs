@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, list_body};
+use super::{Ctx, Reply, Req, paging};
 use crate::world::{key, types};
 
 pub fn list(ctx: &mut Ctx<'_>, req: &Req, group: Option<&str>) -> Result<Reply, ArmError> {
@@ -18,7 +18,7 @@ pub fn list(ctx: &mut Ctx<'_>, req: &Req, group: Option<&str>) -> Result<Reply, 
         .under(&scope, types::MANAGED_CLUSTER)
         .map(|r| r.body.clone())
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
 pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> {

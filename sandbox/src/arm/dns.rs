@@ -5,8 +5,9 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Value, json};
 
+use super::contention::{self, Claim};
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, list_body, lro};
+use super::{Ctx, Reply, Req, lro, paging};
 use crate::world::{OpError, Operation, Resource, SandboxData, World, etag, key, types};
 
 const ZONE_WRITE_SECONDS: f64 = 30.0;
@@ -23,7 +24,7 @@ pub fn list_zones(ctx: &mut Ctx<'_>, req: &Req, group: Option<&str>) -> Result<R
         .under(&scope, types::DNS_ZONE)
         .map(|r| view_zone(ctx.world, r))
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::PRIVATE_DNS)
 }
 
 fn links_of<'w>(world: &'w World, zone_id: &str) -> impl Iterator<Item = &'w Resource> + 'w {
@@ -116,7 +117,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErr
             let items = links_of(ctx.world, &zone.id)
                 .map(|r| r.body.clone())
                 .collect();
-            Ok(Reply::json(200, list_body(items)))
+            paging::page(ctx, req, items, paging::PRIVATE_DNS)
         }
         ("virtualnetworklinks", 10) => link(ctx, req, &zone),
         ("all", 9) if req.method == "GET" => {
@@ -126,13 +127,13 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErr
                     .into_iter()
                     .map(|r| r.body.clone()),
             );
-            Ok(Reply::json(200, list_body(items)))
+            paging::page(ctx, req, items, paging::PRIVATE_DNS)
         }
         (t, 9) if req.method == "GET" && RECORD_TYPES.iter().any(|x| x.eq_ignore_ascii_case(t)) => {
             let rtype = format!("{}{}", types::RECORD_SET_PREFIX, t.to_ascii_uppercase());
             let mut items: Vec<Value> = if t == "soa" { vec![soa(&zone)] } else { vec![] };
             items.extend(ctx.world.under(&zone.id, &rtype).map(|r| r.body.clone()));
-            Ok(Reply::json(200, list_body(items)))
+            paging::page(ctx, req, items, paging::PRIVATE_DNS)
         }
         (t, 10) if RECORD_TYPES.iter().any(|x| x.eq_ignore_ascii_case(t)) => {
             record_set(ctx, req, group, &zone)
@@ -353,6 +354,8 @@ fn link(ctx: &mut Ctx<'_>, req: &Req, zone: &Resource) -> Result<Reply, ArmError
                     ),
                 ));
             }
+            // The link's operation also touches the vnet (serialized with its other writes).
+            let claim = contention::claim(ctx, req, &vnet.id, true)?;
             let id = existing.as_ref().map(|r| r.id.clone()).unwrap_or(id);
             let b = json!({
                 "id": id, "name": name, "type": types::VNET_LINK, "location": "global",
@@ -373,8 +376,9 @@ fn link(ctx: &mut Ctx<'_>, req: &Req, zone: &Resource) -> Result<Reply, ArmError
                 created_ms,
                 sandbox: SandboxData::default(),
             });
-            let op = lro::start(
+            let op = contention::start(
                 ctx,
+                claim,
                 &id,
                 if existing.is_some() {
                     "update"
@@ -402,11 +406,18 @@ fn link(ctx: &mut Ctx<'_>, req: &Req, zone: &Resource) -> Result<Reply, ArmError
                     ),
                 ));
             }
+            let claim = match contention::linked_vnet(&r.body) {
+                Some(vnet) if ctx.world.get(&vnet).is_some() => {
+                    contention::claim(ctx, req, &vnet, true)?
+                }
+                _ => Claim::default(),
+            };
             if let Some(l) = ctx.world.get_mut(&r.id) {
                 super::set_state(&mut l.body, "Deleting");
             }
-            let op = lro::start(
+            let op = contention::start(
                 ctx,
+                claim,
                 &r.id,
                 "delete",
                 LINK_WRITE_SECONDS,

@@ -1,6 +1,8 @@
-//! ARM error responses: `{"error":{"code","message"}}` with the status ARM uses.
+//! ARM error responses: `{"error":{"code","message","details"}}` with the status ARM uses.
 
 use serde_json::{Value, json};
+
+use crate::world::{ErrorDetail, OpError};
 
 /// An error answered to the client, in ARM's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +12,9 @@ pub struct ArmError {
     pub message: String,
     /// Seconds for a `Retry-After` header (throttling).
     pub retry_after: Option<u64>,
+    /// `error.details`: the causes (`Some(vec![])` answers `"details": []`, as the network RP
+    /// does; `None` leaves the field out).
+    pub details: Option<Vec<ErrorDetail>>,
 }
 
 impl ArmError {
@@ -19,6 +24,20 @@ impl ArmError {
             code: code.to_string(),
             message: message.into(),
             retry_after: None,
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Vec<ErrorDetail>) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// An operation's error answered synchronously (a `Location` URL of a failed operation).
+    pub fn from_op(status: u16, e: &OpError) -> Self {
+        ArmError {
+            details: e.details.clone(),
+            ..Self::new(status, &e.code, e.message.clone())
         }
     }
 
@@ -57,6 +76,20 @@ impl ArmError {
     }
 
     pub fn body(&self) -> Value {
-        json!({"error": {"code": self.code, "message": self.message}})
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(d) = &self.details {
+            error["details"] = details_json(d);
+        }
+        json!({ "error": error })
     }
+}
+
+/// `details` as JSON.
+pub fn details_json(details: &[ErrorDetail]) -> Value {
+    Value::Array(
+        details
+            .iter()
+            .map(|d| json!({"code": d.code, "message": d.message}))
+            .collect(),
+    )
 }

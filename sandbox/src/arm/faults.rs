@@ -9,14 +9,20 @@
 //! | `drop:0.05` | that share of connections closed without a response |
 //! | `fail-cache-create=AscInternalError` | the named operation ends `Failed` with that code; operations: `cache-create`, `cache-delete`, `cache-flush`, `cache-stop`, `cache-start`, `cache-upgrade`, `storage-target-create`, `storage-target-delete`, `storage-account-create`, `dns-zone-create`, `vnet-link-create`, `subnet-create`, `amlfs-create`, `amlfs-update`, `amlfs-delete`, `amlfs-archive` (the archive ends `Failed`), `amlfs-import-job-create`, `amlfs-import-job-delete`, `amlfs-import` (the import ends `Failed`), `vnet-peering-create`, `vnet-peering-delete` |
 //! | `reject-cache-create=QuotaExceeded` | the create request itself is refused synchronously (HTTP 400 with that ARM code, as Azure answers a quota or policy violation) and nothing is created; operations: `cache-create`, `amlfs-create` |
+//! | `conflict-vnet=0.3` | that share of writes that change a vnet (subnet PUT/DELETE, vnet PUT/DELETE, private DNS vnet link PUT/DELETE) is refused 409 `AnotherOperationInProgress`, naming a (real, short) operation of another actor on the vnet; nothing of the request is applied |
+//! | `supersede-vnet=0.3` | that share of those writes is accepted, then its operation ends `Canceled` (`error.details[0].code` `CanceledAndSupersededDueToAnotherOperation`), superseded by another actor's operation on the vnet; a canceled create leaves nothing behind |
+//! | `target-role-error=sync400` | how a Blob storage target is refused while the cache's service principal lacks its roles: `failed` (default: the operation ends `Failed`, `StorageTargetCreationFailed`), `lowercase` (the same, code `storageTargetCreationFailed`), `sync400` (the PUT answers 400 `InvalidParameter` with the cause in `details`, nothing created), `sync400-lowercase` (the PUT answers 400 `storageTargetCreationFailed`), `internal` (the operation ends `Failed`, `AscInternalError` with no cause) |
+//! | `fail-location-5xx=cache-delete` | the named operation's `Location` URL answers 500 `InternalServerError` on every poll, before and after the operation ends (its `Azure-AsyncOperation` URL is unaffected); operations: those that answer a `Location` (see [`LOCATION_OPERATIONS`]) |
+//! | `retry-after=120` | every long-running answer (first answer and each poll while running) asks for that many seconds (Azure time): `Retry-After` and `retry-after-ms` scaled by the time scale as usual |
 //! | `stop-after=42` | requests after the 42nd get no answer (see `stop-mode`) |
 //! | `stop-mode=hang` or `stop-mode=drop` | unanswered requests hang (default) or are dropped |
 //! | `seed=7` | seed of the deterministic choice (default 0) |
 //!
 //! Each request's fate depends only on the seed and its sequence number, so a run is
-//! reproducible.
+//! reproducible. The vnet faults and the choice between refusing and superseding under
+//! natural vnet contention ([`crate::settings`]) roll on the same pair, salted apart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sandbox::SandboxError;
 
@@ -40,6 +46,68 @@ pub struct Faults {
     pub reject_operations: BTreeMap<String, String>,
     pub stop_after: Option<u64>,
     pub stop_mode: StopMode,
+    /// Share of vnet writes refused 409 `AnotherOperationInProgress`.
+    pub conflict_vnet: f64,
+    /// Share of vnet writes whose operation is canceled and superseded.
+    pub supersede_vnet: f64,
+    /// How a Blob storage target is refused while its roles are not effective.
+    pub target_role_error: TargetRoleError,
+    /// Operations whose `Location` URL answers 500 on every poll.
+    pub location_5xx: BTreeSet<String>,
+    /// `Retry-After` (Azure seconds) of every long-running answer.
+    pub retry_after: Option<f64>,
+}
+
+/// The ways Azure refuses a Blob storage target while role assignments propagate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetRoleError {
+    /// The operation ends `Failed` with `StorageTargetCreationFailed`.
+    #[default]
+    Failed,
+    /// The operation ends `Failed` with `storageTargetCreationFailed`.
+    Lowercase,
+    /// The PUT answers 400 `InvalidParameter`, the cause in `details`.
+    Sync400,
+    /// The PUT answers 400 `storageTargetCreationFailed`.
+    Sync400Lowercase,
+    /// The operation ends `Failed` with `AscInternalError` and no cause.
+    Internal,
+}
+
+impl TargetRoleError {
+    pub const NAMES: &[&str] = &[
+        "failed",
+        "lowercase",
+        "sync400",
+        "sync400-lowercase",
+        "internal",
+    ];
+
+    pub fn parse(v: &str) -> Option<Self> {
+        Some(match v {
+            "failed" => Self::Failed,
+            "lowercase" => Self::Lowercase,
+            "sync400" => Self::Sync400,
+            "sync400-lowercase" => Self::Sync400Lowercase,
+            "internal" => Self::Internal,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Lowercase => "lowercase",
+            Self::Sync400 => "sync400",
+            Self::Sync400Lowercase => "sync400-lowercase",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// Whether the PUT itself is refused.
+    pub fn synchronous(self) -> bool {
+        matches!(self, Self::Sync400 | Self::Sync400Lowercase)
+    }
 }
 
 /// What happens to one request.
@@ -78,6 +146,35 @@ pub const OPERATIONS: &[&str] = &[
 /// Operations whose starting request `reject-<op>=CODE` can refuse.
 pub const REJECTABLE: &[&str] = &["cache-create", "amlfs-create"];
 
+/// Operations that answer a `Location` URL (`fail-location-5xx=<op>`): deletes, POST actions,
+/// and the PUTs whose spec says `final-state-via: location`.
+pub const LOCATION_OPERATIONS: &[&str] = &[
+    "cache-delete",
+    "cache-flush",
+    "cache-stop",
+    "cache-start",
+    "cache-upgrade",
+    "cache-debuginfo",
+    "storage-target-delete",
+    "storage-target-flush",
+    "storage-target-suspend",
+    "storage-target-resume",
+    "storage-target-invalidate",
+    "storage-target-dnsrefresh",
+    "storage-account-create",
+    "dns-zone-create",
+    "dns-zone-delete",
+    "vnet-link-create",
+    "vnet-link-delete",
+    "vnet-delete",
+    "subnet-delete",
+];
+
+/// Salts that keep the independent rolls of one request apart.
+const SALT_CONFLICT: u64 = 0x636f_6e66_6c69_6374;
+const SALT_SUPERSEDE: u64 = 0x7375_7065_7273_6564;
+const SALT_CONTENTION: u64 = 0x636f_6e74_656e_7469;
+
 impl Faults {
     pub fn none() -> Self {
         Self::default()
@@ -107,6 +204,46 @@ impl Faults {
                             "drop" => StopMode::Drop,
                             _ => return Err(bad(item, "stop-mode is hang or drop")),
                         }
+                    }
+                    "conflict-vnet" | "supersede-vnet" => {
+                        let p = rate(v).ok_or_else(|| {
+                            bad(item, "the share must be a number between 0 and 1")
+                        })?;
+                        if k == "conflict-vnet" {
+                            f.conflict_vnet = p;
+                        } else {
+                            f.supersede_vnet = p;
+                        }
+                    }
+                    "target-role-error" => {
+                        f.target_role_error = TargetRoleError::parse(v).ok_or_else(|| {
+                            bad(
+                                item,
+                                &format!("variants: {}", TargetRoleError::NAMES.join(", ")),
+                            )
+                        })?
+                    }
+                    "fail-location-5xx" => {
+                        if !LOCATION_OPERATIONS.contains(&v) {
+                            return Err(bad(
+                                item,
+                                &format!(
+                                    "operations that answer a Location: {}",
+                                    LOCATION_OPERATIONS.join(", ")
+                                ),
+                            ));
+                        }
+                        f.location_5xx.insert(v.to_string());
+                    }
+                    "retry-after" => {
+                        f.retry_after = Some(
+                            v.parse::<f64>()
+                                .ok()
+                                .filter(|s| s.is_finite() && *s >= 0.0)
+                                .ok_or_else(|| {
+                                    bad(item, "retry-after is a number of seconds >= 0")
+                                })?,
+                        )
                     }
                     _ if k.starts_with("reject-") => {
                         let op = k
@@ -146,11 +283,8 @@ impl Faults {
                     }
                 }
             } else if let Some((k, v)) = item.split_once(':') {
-                let p: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|p: &f64| (0.0..=1.0).contains(p))
-                    .ok_or_else(|| bad(item, "rate must be a number between 0 and 1"))?;
+                let p =
+                    rate(v).ok_or_else(|| bad(item, "rate must be a number between 0 and 1"))?;
                 match k {
                     "500" | "503" | "429" => f.error_rates.push((k.parse().unwrap_or(500), p)),
                     "drop" => f.drop_rate = p,
@@ -173,6 +307,27 @@ impl Faults {
     /// The error code an operation is made to fail with, if any.
     pub fn failure_for(&self, op: &str) -> Option<&str> {
         self.fail_operations.get(op).map(String::as_str)
+    }
+
+    /// Whether this vnet write (request `seq`) is refused by `conflict-vnet`.
+    pub fn vnet_conflict(&self, seq: u64) -> bool {
+        unit(self.seed ^ SALT_CONFLICT, seq) < self.conflict_vnet
+    }
+
+    /// Whether this vnet write (request `seq`) is superseded by `supersede-vnet`.
+    pub fn vnet_supersede(&self, seq: u64) -> bool {
+        unit(self.seed ^ SALT_SUPERSEDE, seq) < self.supersede_vnet
+    }
+
+    /// Under natural vnet contention: whether request `seq` supersedes the running operation
+    /// (else it is refused 409). Even odds, fixed by the seed.
+    pub fn contention_supersedes(&self, seq: u64) -> bool {
+        unit(self.seed ^ SALT_CONTENTION, seq) < 0.5
+    }
+
+    /// Whether the `Location` URL of operations named `kind` answers 500.
+    pub fn location_fails(&self, kind: Option<&str>) -> bool {
+        kind.is_some_and(|k| self.location_5xx.contains(k))
     }
 
     /// The error code the starting request of an operation is refused with, if any.
@@ -203,6 +358,10 @@ impl Faults {
         }
         Fate::Serve
     }
+}
+
+fn rate(v: &str) -> Option<f64> {
+    v.parse().ok().filter(|p: &f64| (0.0..=1.0).contains(p))
 }
 
 /// A number in [0, 1) from (seed, seq): splitmix64, so the same pair always rolls the same.
@@ -246,6 +405,38 @@ mod tests {
                 .rejection_for("cache-create"),
             Some("QuotaExceeded")
         );
+    }
+
+    #[test]
+    fn parses_the_issue_15_items() {
+        let f = Faults::parse(
+            "conflict-vnet=0.5,supersede-vnet=1,target-role-error=sync400-lowercase,fail-location-5xx=cache-delete,retry-after=120",
+        )
+        .expect("parses");
+        assert_eq!(f.conflict_vnet, 0.5);
+        assert!(f.vnet_supersede(1) && f.vnet_supersede(99));
+        assert_eq!(f.target_role_error, TargetRoleError::Sync400Lowercase);
+        assert!(f.location_fails(Some("cache-delete")));
+        assert!(!f.location_fails(Some("cache-flush")));
+        assert_eq!(f.retry_after, Some(120.0));
+        for bad in [
+            "conflict-vnet=2",
+            "supersede-vnet=x",
+            "target-role-error=maybe",
+            "fail-location-5xx=cache-create",
+            "retry-after=-1",
+        ] {
+            assert!(Faults::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vnet_rolls_are_independent_of_the_error_rates() {
+        let f = Faults::parse("500:0.5,conflict-vnet=0.5,seed=4").expect("parses");
+        let both = (1..=2_000)
+            .filter(|s| f.fate(*s) == Fate::Status(500) && f.vnet_conflict(*s))
+            .count();
+        assert!((350..650).contains(&both), "{both}");
     }
 
     #[test]

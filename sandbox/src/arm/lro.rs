@@ -9,9 +9,12 @@
 
 use serde_json::{Value, json};
 
-use super::errors::ArmError;
-use super::{Ctx, Reply, Req, amlfs, caches, clock, dns, network, storage, storage_targets};
-use crate::world::{OpError, Operation, World, key, types};
+use super::errors::{ArmError, details_json};
+use super::{
+    Ctx, Reply, Req, amlfs, caches, clock, dns, network, provider_and_type, storage,
+    storage_targets,
+};
+use crate::world::{ErrorDetail, OpError, Operation, World, key, types};
 
 /// Which headers an operation's first answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,15 +72,107 @@ pub fn start(
         error: None,
         planned_error: None,
         location_returns_resource,
+        kind: Some(fault_key.to_string()),
+        variant: None,
     };
     if let Some(code) = ctx.faults.failure_for(fault_key) {
-        op.planned_error = Some(OpError {
-            code: code.to_string(),
-            message: fault_message(code, &op),
-        });
+        let mut e = OpError::new(code, fault_message(code, &op));
+        // The network RP puts the cause of a failed operation in `details`.
+        if is_network(&op.resource_id) {
+            e = e.with_details(vec![ErrorDetail::new(
+                code,
+                format!(
+                    "Operation {} ({}) on resource '{}' failed with {code} (injected by the sandbox).",
+                    operation_name(&op),
+                    op.id,
+                    op.resource_id
+                ),
+            )]);
+        }
+        op.planned_error = Some(e);
     }
     ctx.world.operations.insert(id, op.clone());
     op
+}
+
+/// Whether `resource_id` is a `Microsoft.Network` resource other than private DNS.
+fn is_network(resource_id: &str) -> bool {
+    let id = resource_id.to_ascii_lowercase();
+    id.contains("/providers/microsoft.network/") && !id.contains("/privatednszones/")
+}
+
+/// How Azure names an operation in messages: `PutSubnetOperation`, `DeleteVirtualNetworkLinkOperation`.
+pub fn operation_name(op: &Operation) -> String {
+    let segs: Vec<String> = op.resource_id.split('/').map(str::to_string).collect();
+    let (_, ty) = provider_and_type(&segs);
+    let last = ty.rsplit('/').next().unwrap_or("Resource");
+    let singular = last.strip_suffix('s').unwrap_or(last);
+    let mut name: String = singular
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .collect();
+    name.push_str(&singular.chars().skip(1).collect::<String>());
+    let verb = if op.action == "delete" {
+        "Delete"
+    } else {
+        "Put"
+    };
+    format!("{verb}{name}Operation")
+}
+
+/// Azure's error for an operation canceled because `by` superseded it.
+pub fn superseded_error(op: &Operation, by: &Operation) -> OpError {
+    OpError::new("Canceled", "Operation was canceled.").with_details(vec![ErrorDetail::new(
+        "CanceledAndSupersededDueToAnotherOperation",
+        format!(
+            "Operation {} ({}) was canceled and superseded by operation {} ({}).",
+            operation_name(op),
+            op.id,
+            operation_name(by),
+            by.id
+        ),
+    )])
+}
+
+/// Ends the running operation `op_id` `Canceled` now, superseded by `by`.
+pub fn supersede(world: &mut World, op_id: &str, by: &Operation, now: u64) {
+    let Some(op) = world.operations.get(op_id).cloned() else {
+        return;
+    };
+    if !op.in_progress() {
+        return;
+    }
+    if let Some(stored) = world.operations.get_mut(op_id) {
+        stored.status = "Canceled".into();
+        stored.end_ms = Some(now);
+        stored.error = Some(superseded_error(&op, by));
+    }
+    undo(world, &op);
+}
+
+/// Undoes what a canceled operation had begun: a create leaves nothing (unless a newer
+/// operation on the same resource took it over), an update or delete leaves the resource as
+/// it stands, `Succeeded`.
+fn undo(world: &mut World, op: &Operation) {
+    let taken_over = world
+        .operations
+        .values()
+        .any(|o| o.id != op.id && o.in_progress() && key(&o.resource_id) == key(&op.resource_id));
+    match op.action.as_str() {
+        "create" if !taken_over => world.remove_tree(&op.resource_id),
+        "create" | "update" | "delete" => {
+            if let Some(r) = world.get_mut(&op.resource_id)
+                && !taken_over
+            {
+                super::set_state(&mut r.body, "Succeeded");
+                if r.rtype.eq_ignore_ascii_case(types::VNET_LINK) {
+                    r.body["properties"]["virtualNetworkLinkState"] = json!("Completed");
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The running operation on `resource_id` or on anything under it, if any.
@@ -167,6 +262,8 @@ pub fn headers(
 /// coarser than the scaled interval, and a client pacing itself by them alone would either
 /// over-poll or notice completion late.
 fn poll_after(ctx: &Ctx<'_>, real_seconds: f64) -> Vec<(String, String)> {
+    // `retry-after=SECONDS`: every long-running answer asks for that pace instead.
+    let real_seconds = ctx.faults.retry_after.unwrap_or(real_seconds);
     vec![
         ("Retry-After".to_string(), ctx.retry_after(real_seconds)),
         (
@@ -250,11 +347,32 @@ pub fn status_doc(ctx: &Ctx<'_>, req: &Req, op: &Operation) -> Value {
     }
     if let Some(e) = &op.error {
         doc["error"] = json!({"code": e.code, "message": e.message});
+        if let Some(d) = &e.details {
+            doc["error"]["details"] = details_json(d);
+        }
     }
     doc
 }
 
 fn location_result(ctx: &mut Ctx<'_>, req: &Req, op: &Operation) -> Result<Reply, ArmError> {
+    // `fail-location-5xx=<op>`: ARM's own 500, on every poll, whatever the operation does.
+    if ctx.faults.location_fails(op.kind.as_deref()) {
+        let sub = op.resource_id.split('/').nth(2).unwrap_or_default();
+        let stamp: String = clock::rfc3339(ctx.now)
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .take(15)
+            .collect();
+        return Err(ArmError::new(
+            500,
+            "InternalServerError",
+            format!(
+                "Encountered internal server error. Diagnostic information: timestamp '{stamp}Z', subscription id '{sub}', tracking id '{}', request correlation id '{}'.",
+                uuid::Uuid::new_v4(),
+                uuid::Uuid::new_v4()
+            ),
+        ));
+    }
     match op.status.as_str() {
         "InProgress" => {
             let (_, location) = urls(ctx, op, &req.api_version);
@@ -271,16 +389,16 @@ fn location_result(ctx: &mut Ctx<'_>, req: &Req, op: &Operation) -> Result<Reply
             Ok(Reply::empty(204))
         }
         _ => {
-            let e = op.error.clone().unwrap_or(OpError {
-                code: "Canceled".into(),
-                message: "The operation was canceled.".into(),
-            });
+            let e = op
+                .error
+                .clone()
+                .unwrap_or_else(|| OpError::new("Canceled", "The operation was canceled."));
             let status = if e.code.contains("Internal") {
                 500
             } else {
                 400
             };
-            Err(ArmError::new(status, &e.code, e.message))
+            Err(ArmError::from_op(status, &e))
         }
     }
 }
@@ -295,13 +413,25 @@ pub fn settle(world: &mut World, now: u64) {
             .min_by_key(|o| (o.due_ms, o.start_ms))
             .cloned();
         let Some(op) = next else { break };
-        let outcome = complete(world, &op, now);
+        // An operation planned to be canceled (superseded) ends `Canceled`, its effect undone.
+        let outcome = match &op.planned_error {
+            Some(e) if e.code == "Canceled" => {
+                undo(world, &op);
+                Err(e.clone())
+            }
+            _ => complete(world, &op, now),
+        };
         if let Some(stored) = world.operations.get_mut(&op.id) {
             stored.end_ms = Some(op.due_ms.max(op.start_ms));
             match outcome {
                 Ok(()) => stored.status = "Succeeded".into(),
                 Err(e) => {
-                    stored.status = "Failed".into();
+                    stored.status = if e.code == "Canceled" {
+                        "Canceled"
+                    } else {
+                        "Failed"
+                    }
+                    .into();
                     stored.error = Some(e);
                 }
             }

@@ -5,19 +5,23 @@
 //! to one module per resource provider; long-running operations live in [`lro`].
 
 pub mod amlfs;
+pub mod auth;
 pub mod authorization;
 pub mod caches;
 pub mod clock;
 pub mod clusters;
+pub mod contention;
 pub mod dns;
 pub mod errors;
 pub mod faults;
 pub mod graph;
+pub mod lockdown;
 pub mod log;
 pub mod lro;
 pub mod lustre;
 pub mod network;
 pub mod nfs;
+pub mod paging;
 pub mod peerings;
 pub mod providers;
 pub mod resources;
@@ -25,12 +29,15 @@ pub mod server;
 pub mod spec;
 pub mod storage;
 pub mod storage_targets;
+pub mod target_access;
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::settings::Settings;
 use crate::world::{Resource, World, types};
+use auth::Caller;
 use errors::ArmError;
 use faults::Faults;
 
@@ -124,9 +131,20 @@ pub struct Ctx<'a> {
     /// Kubernetes API URLs of the running clusters, by lower-case managed-cluster id.
     pub kube_urls: &'a BTreeMap<String, String>,
     pub kube_token: &'a str,
+    /// The request's sequence number: with the fault seed, what every roll depends on.
+    pub seq: u64,
+    /// Who sends the request.
+    pub caller: &'a Caller,
+    /// Settings chosen for this run (serve flags, environment), over the world's own.
+    pub overrides: &'a Settings,
 }
 
 impl Ctx<'_> {
+    /// The settings in force: this run's choices over the world's.
+    pub fn settings(&self) -> Settings {
+        self.overrides.over(&self.world.settings)
+    }
+
     pub fn scaled(&self, real_seconds: f64) -> u64 {
         clock::scaled_ms(real_seconds, self.time_scale)
     }
@@ -142,6 +160,7 @@ pub fn route(ctx: &mut Ctx<'_>, req: &Req) -> Result<Reply, ArmError> {
     if let Some(reply) = lro::route(ctx, req)? {
         return Ok(reply);
     }
+    lockdown::check(ctx, req)?;
     if authorization::matches(&l) {
         check_subscription(ctx.world, req)?;
         return authorization::handle(ctx, req);
@@ -346,7 +365,7 @@ pub fn view(world: &World, r: &Resource) -> Value {
     }
 }
 
-/// `{"value":[...]}`.
+/// `{"value":[...]}`: a list answered whole (lists that page use [`paging::page`]).
 pub fn list_body(items: Vec<Value>) -> Value {
     json!({ "value": items })
 }

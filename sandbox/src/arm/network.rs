@@ -5,8 +5,9 @@ use std::str::FromStr;
 use ipnet::Ipv4Net;
 use serde_json::{Value, json};
 
+use super::contention::{self, Claim};
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, list_body, lro};
+use super::{Ctx, Reply, Req, clock, lro, paging};
 use crate::world::{OpError, Operation, Resource, SandboxData, World, etag, key, types};
 
 /// Seconds a vnet or subnet write takes in Azure.
@@ -22,7 +23,7 @@ pub fn list_vnets(ctx: &mut Ctx<'_>, req: &Req, group: Option<&str>) -> Result<R
         .under(&scope, types::VNET)
         .map(|r| view_vnet(ctx.world, r))
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
 pub fn view_vnet(world: &World, r: &Resource) -> Value {
@@ -44,19 +45,75 @@ pub fn view_vnet(world: &World, r: &Resource) -> Value {
 
 pub fn view_subnet(world: &World, r: &Resource) -> Value {
     let mut b = r.body.clone();
-    let users: Vec<Value> = caches_in_subnet(world, &r.id)
-        .into_iter()
-        .map(|c| json!({"id": format!("{c}/ipConfigurations/cache")}))
+    let mut ids: Vec<String> = caches_in_subnet(world, &r.id)
+        .iter()
+        .map(|c| cache_ip_configuration(c))
         .chain(
             filesystems_in_subnet(world, &r.id)
                 .into_iter()
-                .map(|f| json!({"id": format!("{f}/ipConfigurations/mgs")})),
+                .map(|f| format!("{f}/ipConfigurations/mgs")),
         )
         .collect();
+    for nic in lingering_nics(r, clock::now_ms()) {
+        if !ids.iter().any(|i| key(i) == key(&nic)) {
+            ids.push(nic);
+        }
+    }
+    let users: Vec<Value> = ids.into_iter().map(|id| json!({ "id": id })).collect();
     if !users.is_empty() {
         b["properties"]["ipConfigurations"] = Value::Array(users);
     }
     b
+}
+
+/// The ip configuration a cache holds in its subnet (what the subnet's `ipConfigurations`
+/// and Azure's in-use errors name).
+pub fn cache_ip_configuration(cache_id: &str) -> String {
+    format!("{cache_id}/ipConfigurations/cache")
+}
+
+/// Ip configurations of deleted resources whose NICs still hold the subnet at `now`
+/// (the `asyncNicRelease` setting).
+pub fn lingering_nics(subnet: &Resource, now: u64) -> Vec<String> {
+    subnet
+        .sandbox
+        .nic_leases
+        .iter()
+        .filter(|(_, until)| **until > now)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// Keeps the subnet of a cache being deleted in use until its NIC is released, some time
+/// after the delete ends (Azure releases NICs asynchronously).
+pub fn hold_until_released(world: &mut World, cache: &Resource, deleted_at: u64, delay_ms: u64) {
+    let Some(subnet) = cache.body["properties"]["subnet"].as_str() else {
+        return;
+    };
+    if let Some(s) = world.get_mut(subnet) {
+        s.sandbox
+            .nic_leases
+            .insert(cache_ip_configuration(&cache.id), deleted_at + delay_ms);
+    }
+}
+
+/// Azure's 400 for deleting a subnet something still uses (`user` is an ip configuration or
+/// the resource holding it).
+fn in_use(subnet_name: &str, user: &str) -> ArmError {
+    netcfg(
+        "InUseSubnetCannotBeDeleted",
+        format!(
+            "Subnet {subnet_name} is in use by {user} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet."
+        ),
+    )
+}
+
+/// What keeps `subnet` from being deleted at `now`: a resource in it, or a NIC not released.
+fn delete_blocker(world: &World, subnet: &Resource, now: u64) -> Option<String> {
+    if let Some(c) = caches_in_subnet(world, &subnet.id).into_iter().next() {
+        return Some(cache_ip_configuration(&c));
+    }
+    subnet_user(world, &subnet.id).or_else(|| lingering_nics(subnet, now).into_iter().next())
 }
 
 /// Ids of the caches whose subnet is `subnet_id`.
@@ -118,7 +175,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErr
                 .under(&vnet.id, types::SUBNET)
                 .map(|s| view_subnet(ctx.world, s))
                 .collect();
-            Ok(Reply::json(200, list_body(items)))
+            paging::page(ctx, req, items, paging::ARM)
         }
         10 if req.lsegs[8] == "subnets" => subnet(ctx, req, group),
         9 | 10 if req.lsegs[8] == "virtualnetworkpeerings" => {
@@ -128,15 +185,20 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErr
     }
 }
 
+/// The network RP's 400: its errors always carry `details` (empty when it names no cause).
+fn netcfg(code: &str, message: impl Into<String>) -> ArmError {
+    ArmError::bad_request(code, message).with_details(vec![])
+}
+
 fn parse_prefix(p: &str, what: &str) -> Result<Ipv4Net, ArmError> {
     let net = Ipv4Net::from_str(p).map_err(|_| {
-        ArmError::bad_request(
+        netcfg(
             "InvalidCIDRNotation",
             format!("The address prefix {p} in resource {what} has an invalid CIDR notation."),
         )
     })?;
     if net.trunc() != net {
-        return Err(ArmError::bad_request(
+        return Err(netcfg(
             "InvalidCIDRNotation",
             format!(
                 "The address prefix {p} in resource {what} has an invalid CIDR notation. For the given prefix length, the address prefix should be {}.",
@@ -181,9 +243,10 @@ fn vnet(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> {
             for p in &prefixes {
                 parse_prefix(p, &id)?;
             }
-            if let Some(op) = existing.as_ref().and_then(|r| lro::busy(ctx.world, &r.id)) {
-                return Err(another_operation(&op.id));
-            }
+            let claim = match &existing {
+                Some(r) => contention::claim(ctx, req, &r.id, false)?,
+                None => Claim::default(),
+            };
             let id = existing.as_ref().map(|r| r.id.clone()).unwrap_or(id);
             let mut b = json!({
                 "id": id, "name": name, "type": types::VNET, "location": location,
@@ -212,8 +275,9 @@ fn vnet(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> {
                     put_subnet_record(ctx, &id, &sid, &sname, s, false)?;
                 }
             }
-            let op = lro::start(
+            let op = contention::start(
                 ctx,
+                claim,
                 &id,
                 if created { "create" } else { "update" },
                 NETWORK_WRITE_SECONDS,
@@ -238,24 +302,17 @@ fn vnet(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> {
                 return Ok(Reply::empty(204));
             };
             for s in ctx.world.under(&r.id, types::SUBNET) {
-                if let Some(user) = subnet_user(ctx.world, &s.id) {
-                    return Err(ArmError::bad_request(
-                        "InUseSubnetCannotBeDeleted",
-                        format!(
-                            "Subnet {} is in use by {user} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet.",
-                            s.body["name"].as_str().unwrap_or_default()
-                        ),
-                    ));
+                if let Some(user) = delete_blocker(ctx.world, s, ctx.now) {
+                    return Err(in_use(s.body["name"].as_str().unwrap_or_default(), &user));
                 }
             }
-            if let Some(op) = lro::busy(ctx.world, &r.id) {
-                return Err(another_operation(&op.id));
-            }
+            let claim = contention::claim(ctx, req, &r.id, false)?;
             if let Some(res) = ctx.world.get_mut(&r.id) {
                 super::set_state(&mut res.body, "Deleting");
             }
-            let op = lro::start(
+            let op = contention::start(
                 ctx,
+                claim,
                 &r.id,
                 "delete",
                 NETWORK_WRITE_SECONDS,
@@ -267,15 +324,6 @@ fn vnet(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> {
         }
         _ => Err(super::not_routable(req)),
     }
-}
-
-fn another_operation(op: &str) -> ArmError {
-    ArmError::conflict(
-        "AnotherOperationInProgress",
-        format!(
-            "Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: operations/{op}."
-        ),
-    )
 }
 
 /// Checks and stores a subnet record (state `Updating`); the caller starts the operation.
@@ -308,7 +356,7 @@ fn put_subnet_record(
         .filter_map(|p| p.as_str().and_then(|p| Ipv4Net::from_str(p).ok()))
         .collect();
     if !space.iter().any(|s| s.contains(&prefix)) {
-        return Err(ArmError::bad_request(
+        return Err(netcfg(
             "NetcfgSubnetRangeOutsideVnet",
             format!(
                 "Subnet '{name}' is not valid because its IP address range is outside the IP address range of virtual network '{vnet_name}'."
@@ -323,7 +371,7 @@ fn put_subnet_record(
             continue;
         };
         if op.contains(&prefix) || prefix.contains(&op) {
-            return Err(ArmError::bad_request(
+            return Err(netcfg(
                 "NetcfgSubnetRangesOverlap",
                 format!(
                     "Subnet '{name}' is not valid because its IP address range overlaps with that of an existing subnet in virtual network '{vnet_name}'."
@@ -337,7 +385,7 @@ fn put_subnet_record(
         && subnet_prefix(&e.body).as_deref() != Some(prefix_text.as_str())
         && let Some(user) = subnet_user(ctx.world, id)
     {
-        return Err(ArmError::bad_request(
+        return Err(netcfg(
             "InUseSubnetCannotBeUpdated",
             format!("Subnet {name} is in use by {user} and its address prefix cannot be changed."),
         ));
@@ -393,13 +441,12 @@ fn subnet(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> 
             .ok_or_else(|| ArmError::not_found("NotFound", format!("Resource {id} not found."))),
         "PUT" => {
             let body = req.json_body()?.clone();
-            if let Some(op) = lro::busy(ctx.world, &vnet_id) {
-                return Err(another_operation(&op.id));
-            }
+            let claim = contention::claim(ctx, req, &vnet_id, false)?;
             put_subnet_record(ctx, &vnet_id, &id, &name, &body, existing.is_some())?;
             let id = super::stored_id(ctx.world, &id);
-            let op = lro::start(
+            let op = contention::start(
                 ctx,
+                claim,
                 &id,
                 if existing.is_some() {
                     "update"
@@ -422,22 +469,16 @@ fn subnet(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> 
             let Some(r) = existing else {
                 return Ok(Reply::empty(204));
             };
-            if let Some(user) = subnet_user(ctx.world, &r.id) {
-                return Err(ArmError::bad_request(
-                    "InUseSubnetCannotBeDeleted",
-                    format!(
-                        "Subnet {name} is in use by {user} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet."
-                    ),
-                ));
+            if let Some(user) = delete_blocker(ctx.world, &r, ctx.now) {
+                return Err(in_use(&name, &user));
             }
-            if let Some(op) = lro::busy(ctx.world, &vnet_id) {
-                return Err(another_operation(&op.id));
-            }
+            let claim = contention::claim(ctx, req, &vnet_id, false)?;
             if let Some(res) = ctx.world.get_mut(&r.id) {
                 super::set_state(&mut res.body, "Deleting");
             }
-            let op = lro::start(
+            let op = contention::start(
                 ctx,
+                claim,
                 &r.id,
                 "delete",
                 NETWORK_WRITE_SECONDS,
@@ -453,7 +494,7 @@ fn subnet(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> 
 
 /// Vnet and subnet operations: the vnet's inline subnets settle with it.
 pub fn complete(world: &mut World, op: &Operation) -> Result<(), OpError> {
-    if op.action != "delete" && op.planned_error.is_none() {
+    if matches!(op.action.as_str(), "create" | "update") && op.planned_error.is_none() {
         let children: Vec<String> = world
             .under(&op.resource_id, types::SUBNET)
             .map(|s| s.id.clone())

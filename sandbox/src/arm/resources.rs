@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, check_location, list_body, lro};
+use super::{Ctx, Reply, Req, check_location, list_body, lro, paging};
 use crate::world::{Resource, SandboxData, types};
 
 fn subscription_json(ctx: &Ctx<'_>, id: &str, name: &str) -> Value {
@@ -54,7 +54,7 @@ pub fn list_groups(ctx: &mut Ctx<'_>, req: &Req) -> Result<Reply, ArmError> {
         .under(&scope, types::RESOURCE_GROUP)
         .map(|r| r.body.clone())
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
 /// GET/PUT/DELETE/HEAD of one resource group.

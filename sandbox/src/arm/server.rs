@@ -15,10 +15,12 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::auth::{self, Endpoint};
 use super::errors::ArmError;
 use super::faults::{Fate, Faults};
 use super::log::{RequestLog, RequestRecord};
 use super::{Ctx, Reply, Req, clock, graph, lro, spec};
+use crate::settings::Settings;
 use crate::world::{World, fnv};
 
 /// Largest request body accepted.
@@ -41,6 +43,8 @@ pub struct Shared {
     pub base: String,
     pub kube_urls: Mutex<BTreeMap<String, String>>,
     pub token: String,
+    /// Settings chosen for this run, over the world's own.
+    pub settings: Settings,
     seq: AtomicU64,
     rate: Mutex<HashMap<u64, VecDeque<Instant>>>,
     stop: watch::Receiver<bool>,
@@ -56,6 +60,7 @@ impl Shared {
         log: Arc<RequestLog>,
         base: String,
         token: String,
+        settings: Settings,
         stop: watch::Receiver<bool>,
     ) -> Self {
         Shared {
@@ -67,6 +72,7 @@ impl Shared {
             base,
             kube_urls: Mutex::new(BTreeMap::new()),
             token,
+            settings,
             seq: AtomicU64::new(0),
             rate: Mutex::new(HashMap::new()),
             stop,
@@ -187,12 +193,6 @@ fn error_reply(e: &ArmError) -> Reply {
     if let Some(s) = e.retry_after {
         r = r.header("Retry-After", s.to_string());
     }
-    if e.status == 401 {
-        r = r.header(
-            "WWW-Authenticate",
-            "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
-        );
-    }
     r
 }
 
@@ -274,6 +274,7 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
         }
         Fate::Serve => serve(
             &s,
+            seq,
             &parts.method,
             &path,
             query,
@@ -321,8 +322,10 @@ fn throttled(s: &Shared, token: &str) -> Option<ArmError> {
     None
 }
 
+#[allow(clippy::too_many_arguments)]
 fn serve(
     s: &Shared,
+    seq: u64,
     method: &http::Method,
     path: &str,
     query: Vec<(String, String)>,
@@ -331,17 +334,17 @@ fn serve(
     parsed: Option<Result<Value, String>>,
 ) -> Reply {
     let graph_path = path.strip_prefix("/graph");
+    let endpoint = if graph_path.is_some() {
+        Endpoint::Graph
+    } else {
+        Endpoint::Arm
+    };
     let Some(token) = bearer(headers) else {
-        let e = if graph_path.is_some() {
-            ArmError::new(401, "InvalidAuthenticationToken", "Access token is empty.")
-        } else {
-            ArmError::new(
-                401,
-                "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing or is not a bearer token.",
-            )
-        };
-        return error_reply(&e);
+        return auth::missing(endpoint);
+    };
+    let caller = match auth::authenticate(&token, endpoint, &s.base, clock::now_ms()) {
+        Ok(c) => c,
+        Err(reply) => return reply,
     };
     if let Some(e) = throttled(s, &token) {
         return error_reply(&e);
@@ -402,6 +405,14 @@ fn serve(
     }
     let kube_urls = lock(&s.kube_urls).clone();
     let mut world = lock(&s.world);
+    // A token from another tenant is refused for the world's subscriptions.
+    if endpoint == Endpoint::Arm
+        && req.lsegs.len() >= 2
+        && req.lsegs[0] == "subscriptions"
+        && let Some(reply) = auth::wrong_tenant(&caller, &world.tenant_id)
+    {
+        return reply;
+    }
     let now = clock::now_ms();
     lro::settle(&mut world, now);
     let mut ctx = Ctx {
@@ -412,6 +423,9 @@ fn serve(
         faults: &s.faults,
         kube_urls: &kube_urls,
         kube_token: &s.token,
+        seq,
+        caller: &caller,
+        overrides: &s.settings,
     };
     if let Some(g) = graph_path {
         return graph::handle(&mut ctx, &req, g);

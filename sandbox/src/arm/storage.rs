@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, clock, list_body, lro};
+use super::{Ctx, Reply, Req, clock, lro, paging};
 use crate::world::{OpError, Operation, Resource, SandboxData, World, types};
 
 /// Seconds Azure takes to create a storage account.
@@ -59,7 +59,7 @@ pub fn list_accounts(ctx: &mut Ctx<'_>, req: &Req, group: Option<&str>) -> Resul
         .under(&scope, types::STORAGE_ACCOUNT)
         .map(|r| r.body.clone())
         .collect();
-    Ok(Reply::json(200, list_body(items)))
+    paging::page(ctx, req, items, paging::ARM)
 }
 
 pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmError> {
@@ -250,7 +250,7 @@ fn container(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErro
             .under(&account.id, types::CONTAINER)
             .map(|r| r.body.clone())
             .collect();
-        return Ok(Reply::json(200, list_body(items)));
+        return paging::page(ctx, req, items, paging::ARM);
     }
     let name = req.segs[11].clone();
     let id = format!("{}/blobServices/default/containers/{name}", account.id);

@@ -5,10 +5,11 @@
 
 use serde_json::{Value, json};
 
-use super::authorization::{STORAGE_ACCOUNT_CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, has_role};
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, caches, list_body, lro};
-use crate::world::{OpError, Operation, Resource, SandboxData, World, types};
+use super::faults::TargetRoleError;
+use super::target_access::{self, container_of};
+use super::{Ctx, Reply, Req, caches, lro, paging};
+use crate::world::{OpError, Operation, Resource, World, types};
 
 const CREATE_SECONDS: f64 = 3.0 * 60.0;
 const DELETE_SECONDS: f64 = 60.0;
@@ -31,7 +32,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErr
                 .under(&cache.id, types::STORAGE_TARGET)
                 .map(|r| r.body.clone())
                 .collect();
-            Ok(Reply::json(200, list_body(items)))
+            paging::page(ctx, req, items, paging::ARM)
         } else {
             Err(super::not_routable(req))
         };
@@ -212,6 +213,14 @@ fn put(
         "location": cache.body["location"],
         "properties": p
     });
+    // `target-role-error=sync400…`: refused at once while the roles are not effective.
+    let variant = ctx.faults.target_role_error;
+    if variant.synchronous()
+        && let Some(refusal) = target_access::problem(&b, ctx.world, ctx.now)
+            .and_then(|p| target_access::refusal(&p, variant))
+    {
+        return Err(refusal);
+    }
     let created = existing.is_none();
     let sandbox = existing.map(|r| r.sandbox).unwrap_or_default();
     ctx.world.insert(Resource {
@@ -221,7 +230,7 @@ fn put(
         created_ms: ctx.now,
         sandbox,
     });
-    let op = lro::start(
+    let mut op = lro::start(
         ctx,
         &id,
         if created { "create" } else { "update" },
@@ -229,17 +238,12 @@ fn put(
         "storage-target-create",
         true,
     );
+    if variant != TargetRoleError::Failed {
+        op.variant = Some(variant.name().to_string());
+        ctx.world.operations.insert(op.id.clone(), op.clone());
+    }
     let headers = lro::headers(ctx, &op, req, lro::ASYNC_ONLY, POLL_SECONDS);
     Ok(Reply::json(if created { 201 } else { 200 }, b).headers(headers))
-}
-
-/// The container id a Blob-backed target writes to.
-pub fn container_of(target: &Value) -> Option<String> {
-    let p = &target["properties"];
-    p["clfs"]["target"]
-        .as_str()
-        .or_else(|| p["blobNfs"]["target"].as_str())
-        .map(str::to_string)
 }
 
 /// Writes the target's dirty files to its container (Blob targets), marking them clean.
@@ -275,54 +279,20 @@ pub fn flush_target(world: &mut World, target_id: &str) {
     }
 }
 
-fn access_error(target: &Value, world: &World, at: u64) -> Option<OpError> {
-    let container = container_of(target)?;
-    let account = container
-        .split("/blobServices/")
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    if world.get(&container).is_none() {
-        return Some(OpError {
-            code: "StorageTargetCreationFailed".into(),
-            message: format!(
-                "The storage container '{container}' was not found; create it before adding the storage target."
-            ),
-        });
-    }
-    let sp = world.cache_rp_object_id.clone();
-    let missing: Vec<&str> = [
-        ("Storage Account Contributor", STORAGE_ACCOUNT_CONTRIBUTOR),
-        (
-            "Storage Blob Data Contributor",
-            STORAGE_BLOB_DATA_CONTRIBUTOR,
-        ),
-    ]
-    .iter()
-    .filter(|(_, role)| !has_role(world, &sp, role, &account, at))
-    .map(|(n, _)| *n)
-    .collect();
-    if missing.is_empty() {
-        return None;
-    }
-    Some(OpError {
-        code: "StorageTargetCreationFailed".into(),
-        message: format!(
-            "Unable to access the storage container '{}'. The HPC Cache resource provider (app id 4392ab71-2ce2-4b0d-8770-b352745c73f5) needs the 'Storage Account Contributor' and 'Storage Blob Data Contributor' role assignments on storage account '{}'; missing: {}. Add them, wait for them to propagate, and retry.",
-            super::name_of(&container),
-            super::name_of(&account),
-            missing.join(", ")
-        ),
-    })
-}
-
 pub fn complete(world: &mut World, op: &Operation, _now: u64) -> Result<(), OpError> {
     let Some(t) = world.get(&op.resource_id).cloned() else {
         return Ok(());
     };
     let failure = op.planned_error.clone().or_else(|| {
         if matches!(op.action.as_str(), "create" | "update") {
-            access_error(&t.body, world, op.due_ms)
+            let variant = op
+                .variant
+                .as_deref()
+                .and_then(TargetRoleError::parse)
+                .unwrap_or_default();
+            let name = super::name_of(&op.resource_id);
+            target_access::problem(&t.body, world, op.due_ms)
+                .map(|p| target_access::operation_error(&p, variant, name))
         } else {
             None
         }
@@ -359,6 +329,5 @@ pub fn complete(world: &mut World, op: &Operation, _now: u64) -> Result<(), OpEr
         }
         _ => {}
     }
-    let _ = SandboxData::default;
     Ok(())
 }

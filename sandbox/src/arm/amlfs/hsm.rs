@@ -48,12 +48,12 @@ pub fn access_error(world: &World, fs: &Value, at: u64) -> Option<OpError> {
     let container = data_container(fs)?;
     let account = account_of(&container);
     if world.get(&container).is_none() {
-        return Some(OpError {
-            code: "ContainerNotFound".into(),
-            message: format!(
+        return Some(OpError::new(
+            "ContainerNotFound",
+            format!(
                 "The blob container '{container}' of hsm.settings.container does not exist any more."
             ),
-        });
+        ));
     }
     let sp = world.cache_rp_object_id.clone();
     let missing: Vec<&str> = [
@@ -70,15 +70,15 @@ pub fn access_error(world: &World, fs: &Value, at: u64) -> Option<OpError> {
     if missing.is_empty() {
         return None;
     }
-    Some(OpError {
-        code: "AuthorizationPermissionMismatch".into(),
-        message: format!(
+    Some(OpError::new(
+        "AuthorizationPermissionMismatch",
+        format!(
             "This request is not authorized to perform this operation using this permission: the HPC Cache resource provider (app id 4392ab71-2ce2-4b0d-8770-b352745c73f5) needs the 'Storage Account Contributor' and 'Storage Blob Data Contributor' roles on storage account '{}' to use container '{}'; missing: {}. Assign them, wait for them to propagate, and retry.",
             super::super::name_of(&account),
             super::super::name_of(&container),
             missing.join(", ")
         ),
-    })
+    ))
 }
 
 /// The running archive of a file system, if any.
