@@ -1,6 +1,7 @@
 //! `up`: the whole Azure side in one command, through the core's plan (hpccache_core::deploy).
 
 use std::path::Path;
+use std::time::Duration;
 
 use clap::Args;
 use hpccache_core::deploy::{self, Mode, UpArgs, UpOptions, UpSpec, Waits};
@@ -134,10 +135,15 @@ impl UpCommand {
 
 /// The waits of a deployment run, from the session's per-kind policies.
 pub fn waits(session: &Session) -> Waits {
+    let default = Waits::default();
     Waits {
         cache: session.poll_policy(Wait::Cache),
         other: session.poll_policy(Wait::Resource),
-        ..Waits::default()
+        // A delay the tool chooses itself: sandbox time, like the poll intervals.
+        role_retry_delay: session
+            .scaled(default.role_retry_delay)
+            .max(Duration::from_millis(20)),
+        ..default
     }
 }
 
