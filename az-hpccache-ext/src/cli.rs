@@ -12,7 +12,7 @@ Examples:
     az-hpccache-ext state list -o table
 
   Show a deployment's state as a table:
-    az-hpccache-ext state show --deployment MyHpcCache -o table
+    az-hpccache-ext state show -n MyHpcCache -o table
 
   Install bash completions:
     az-hpccache-ext completion bash > /etc/bash_completion.d/az-hpccache-ext";
@@ -213,15 +213,17 @@ Examples:
     az-hpccache-ext state show
 
   Show the mount addresses of one deployment, one per line:
-    az-hpccache-ext state show --deployment MyHpcCache --query cache.mountAddresses -o tsv
+    az-hpccache-ext state show -n MyHpcCache --query cache.mountAddresses -o tsv
 
   Show a state file kept elsewhere:
     az-hpccache-ext state show --state ./hpccache-state.json")]
     Show {
         /// The deployment (the cache name given to `up`). Optional when only one exists or
         /// when --state or HPCCACHE_STATE names the file.
-        #[arg(long, short = 'd')]
-        deployment: Option<String>,
+        // `-d/--deployment` was this flag's name while every other command said `-n/--name`;
+        // kept as hidden aliases so scripts written against it keep working.
+        #[arg(short = 'n', long, alias = "deployment", short_alias = 'd')]
+        name: Option<String>,
     },
 
     /// List the deployments that have a state file in the user's state directory.

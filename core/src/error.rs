@@ -93,6 +93,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The endpoint took no connection (refused, unknown host, connect timeout) and has not
+    /// answered this run: nothing was sent, and retrying would only delay the same error.
+    #[error("cannot reach {endpoint}: {reason}. {hint}")]
+    Unreachable {
+        endpoint: String,
+        reason: String,
+        /// Which flag or setting names that endpoint, and what to check.
+        hint: String,
+    },
+
     /// A long-running operation did not finish in time. Azure keeps working on it.
     #[error("{operation} of {resource} did not finish within {}. The operation continues in Azure; {hint}", crate::error::minutes(*after))]
     Timeout {
@@ -112,6 +122,11 @@ pub enum Error {
     /// a role definition), with what to do about it.
     #[error("cannot find {what}: {reason}")]
     Lookup { what: String, reason: String },
+
+    /// The cluster side of a deployment run by `up` (the owner job): what the cluster
+    /// answered or refused.
+    #[error(transparent)]
+    Cluster(#[from] crate::kube::Error),
 
     /// An answer that is not what the API promises (bad JSON, missing field, foreign host).
     #[error("unexpected answer from {url}: {reason}")]

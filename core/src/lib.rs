@@ -3,6 +3,7 @@
 //! - [`spec`]: every value a user can give, validated before any network call.
 //! - [`state`]: the state file shared by `az-hpccache-ext` and `kubectl-hpccache`.
 //! - [`probe`]: the one-line report a verification probe pod prints.
+//! - [`owner`]: the one-line report the job of `up --owner` prints.
 //!
 //! The core prints nothing; binaries own their output conventions.
 
@@ -10,6 +11,7 @@ pub mod azure;
 pub mod deploy;
 pub mod error;
 pub mod kube;
+pub mod owner;
 pub mod probe;
 pub mod progress;
 pub mod spec;

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use azure_support::{Mock, TOKEN, arm_error, fast_options, reply};
 use hpccache_core::Error;
+use hpccache_core::azure::credential::BoxFuture;
+use hpccache_core::azure::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use hpccache_core::azure::{ArmClient, ArmRequest, Cloud, Method, StaticToken, authorization};
 use hpccache_core::progress::{Event, Recorder};
 use serde_json::json;
@@ -178,14 +180,15 @@ async fn not_found_is_distinguishable() {
 }
 
 #[tokio::test]
-async fn connection_refused_is_retried_then_reported() {
+async fn a_refused_endpoint_that_never_answered_fails_at_once_naming_it() {
     // Bind then drop a listener: nothing listens on that port any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let cloud = Cloud::custom(&format!("http://127.0.0.1:{port}"), None).unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let cloud = Cloud::custom(&endpoint, None).unwrap();
     let client = ArmClient::new(
         cloud,
         "sub1",
@@ -193,13 +196,59 @@ async fn connection_refused_is_retried_then_reported() {
         fast_options(),
     )
     .unwrap();
+    let err = client
+        .send(ArmRequest::new(Method::Post, format!("{CACHE}/upgrade")).api_version(V))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Unreachable { endpoint: e, .. } => assert_eq!(e, &endpoint),
+        other => panic!("not Unreachable: {other}"),
+    }
+    assert!(err.to_string().contains("--arm-endpoint"), "{err}");
+    assert_eq!(client.stats().attempts, 1, "no retries");
+}
+
+/// Answers the first request, then refuses every connection (a server that went away).
+struct AnswersOnceThenRefuses(std::sync::atomic::AtomicUsize);
+
+impl Transport for AnswersOnceThenRefuses {
+    fn send(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async move {
+            if n == 0 {
+                Ok(HttpResponse {
+                    status: 200,
+                    headers: vec![],
+                    body: b"{}".to_vec(),
+                })
+            } else {
+                Err(TransportError {
+                    message: "tcp connect error: Connection refused".into(),
+                    cause: "Connection refused".into(),
+                    maybe_sent: false,
+                })
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_after_the_endpoint_answered_is_retried() {
+    let client = ArmClient::with_transport(
+        Cloud::custom("http://127.0.0.1:9", None).unwrap(),
+        "sub1",
+        Arc::new(StaticToken::new(TOKEN)),
+        Arc::new(AnswersOnceThenRefuses(Default::default())),
+        fast_options(),
+    );
+    client.request(Method::Get, CACHE, V, None).await.unwrap();
     // Refused connections never reached the server: even a POST is tried again.
     let err = client
         .send(ArmRequest::new(Method::Post, format!("{CACHE}/upgrade")).api_version(V))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Http { .. }), "{err}");
-    assert_eq!(client.stats().attempts, 4);
+    assert_eq!(client.stats().attempts, 1 + 4);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use azure_support::{Mock, arm_error, fast_poll, reply};
+use azure_support::{Mock, Seen, arm_error, fast_poll, reply};
 use hpccache_core::Error;
 use hpccache_core::azure::lro::{self, Until};
 use hpccache_core::azure::{ResourceId, cache, dns, network};
@@ -274,6 +274,57 @@ async fn wait_from_a_resource_id_alone() {
     .await
     .unwrap();
     assert_eq!(v.unwrap()["properties"]["provisioningState"], "Succeeded");
+}
+
+#[tokio::test]
+async fn wait_created_and_exists_poll_through_not_found_but_succeeded_does_not() {
+    // Issue 12 item 8: `cache wait --created` failed at once on a cache not there yet.
+    let script = |_: &Seen, i: usize| match i {
+        0 | 1 => reply(404, arm_error("ResourceNotFound", "not yet")),
+        2 => reply(200, cache_body("Creating")),
+        _ => reply(200, cache_body("Succeeded")),
+    };
+    let mock = Mock::start(script).await;
+    let v = lro::wait_for_resource(
+        &mock.client(),
+        cache_id().as_str(),
+        cache::API_VERSION,
+        Until::Created,
+        &fast_poll(),
+        &Recorder::new().progress(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v.unwrap()["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(mock.seen().len(), 4);
+
+    let mock = Mock::start(script).await;
+    let v = lro::wait_for_resource(
+        &mock.client(),
+        cache_id().as_str(),
+        cache::API_VERSION,
+        Until::Exists,
+        &fast_poll(),
+        &Recorder::new().progress(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v.unwrap()["properties"]["provisioningState"], "Creating");
+    assert_eq!(mock.seen().len(), 3);
+
+    let mock = Mock::start(script).await;
+    let err = lro::wait_for_resource(
+        &mock.client(),
+        cache_id().as_str(),
+        cache::API_VERSION,
+        Until::Succeeded,
+        &fast_poll(),
+        &Recorder::new().progress(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(mock.seen().len(), 1);
 }
 
 #[tokio::test]

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hpccache_core::azure::{authorization, cache, dns, network, storage};
+use hpccache_core::azure::{amlfs, authorization, cache, dns, network, storage};
+use hpccache_core::spec::amlfs::{
+    AmlfsSku, ConflictMode, MaintenanceWindow, RootSquash, SquashMode, Weekday,
+};
 use serde_json::{Map, Value, json};
 
 fn specs() -> PathBuf {
@@ -154,6 +157,9 @@ fn body_schema(spec: &str, path: &str, method: &str) -> Value {
         .unwrap_or_else(|| panic!("no {method} {path} in {spec}"));
     for param in op["parameters"].as_array().into_iter().flatten() {
         let (param, param_file) = match param.get("$ref").and_then(Value::as_str) {
+            // Shared parameters in files absent from the copy (common-types v5: api-version,
+            // subscription, resource group) are path and query parameters, never a body.
+            Some(r) if !ref_file_exists(r, &file) => continue,
             Some(r) => follow(r, &file),
             None => (param.clone(), file.clone()),
         };
@@ -162,6 +168,11 @@ fn body_schema(spec: &str, path: &str, method: &str) -> Value {
         }
     }
     panic!("{method} {path} in {spec} has no body parameter")
+}
+
+fn ref_file_exists(reference: &str, file: &Path) -> bool {
+    let (rel, _) = reference.split_once('#').unwrap_or((reference, ""));
+    rel.is_empty() || file.parent().unwrap().join(rel).exists()
 }
 
 fn check(spec: &str, path: &str, method: &str, body: &Value) {
@@ -236,6 +247,41 @@ fn cache_create_body_matches_the_spec() {
     );
 }
 
+/// The root squash PATCH keeps every other policy and rule, and validates as the spec's
+/// Caches_Update body (the cache as Azure answered its GET: the spec's own example).
+#[test]
+fn root_squash_patch_body_matches_the_spec_and_keeps_other_rules() {
+    let example = load(&specs().join(
+        "storagecache/resource-manager/Microsoft.StorageCache/StorageCache/stable/2026-01-01/examples/Caches_Get.json",
+    ));
+    let mut got: cache::Cache =
+        serde_json::from_value(example["responses"]["200"]["body"].clone()).unwrap();
+    // A second policy of the user's own, which the change must leave alone.
+    let lab = json!({"name": "lab", "accessRules": [{"scope": "network", "filter": "10.1.0.0/24",
+        "access": "ro", "suid": false, "submountAccess": true, "rootSquash": true}]});
+    got.properties.extra["securitySettings"]["accessPolicies"]
+        .as_array_mut()
+        .unwrap()
+        .push(lab.clone());
+    for on in [true, false] {
+        let body = cache::root_squash_patch(&got, on);
+        check(
+            STORAGECACHE,
+            "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.StorageCache/caches/{cacheName}",
+            "patch",
+            &body,
+        );
+        let after = &body["properties"]["securitySettings"];
+        assert_eq!(after["accessPolicies"][1], lab);
+        let mut patched: cache::Cache = got.clone();
+        patched
+            .properties
+            .extra
+            .insert("securitySettings".into(), after.clone());
+        assert_eq!(patched.root_squash(), Some(on));
+    }
+}
+
 #[test]
 fn blob_storage_target_body_matches_the_spec() {
     let container = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/blobServices/default/containers/c";
@@ -269,6 +315,7 @@ fn private_dns_bodies_match_the_spec() {
         &dns::a_record_set_body(
             &["10.0.0.4".into(), "10.0.0.5".into(), "10.0.0.6".into()],
             300,
+            &tags(),
         ),
     );
 }
@@ -318,4 +365,240 @@ fn role_assignment_body_matches_the_spec() {
         "put",
         &body,
     );
+}
+
+const AMLFS: &str =
+    "storagecache/resource-manager/Microsoft.StorageCache/stable/2024-03-01/amlfilesystem.json";
+const STORAGECACHE_2026: &str = "storagecache/resource-manager/Microsoft.StorageCache/StorageCache/stable/2026-01-01/openapi.json";
+const AMLFS_PATH: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.StorageCache/amlFilesystems/{amlFilesystemName}";
+
+/// Checks a Managed Lustre body against 2024-03-01 (what is sent) and 2026-01-01 (the newest,
+/// which defines the same operations).
+fn check_amlfs(path: &str, method: &str, body: &Value) {
+    check(AMLFS, path, method, body);
+    check(STORAGECACHE_2026, path, method, body);
+}
+
+fn subnet_id() -> String {
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/lustre".to_owned()
+}
+
+fn new_filesystem() -> amlfs::NewAmlFilesystem {
+    amlfs::NewAmlFilesystem {
+        location: "eastus".into(),
+        sku: AmlfsSku::Premium125,
+        capacity_tib: 16,
+        subnet_id: subnet_id(),
+        zone: None,
+        maintenance_window: MaintenanceWindow {
+            day: Weekday::Sunday,
+            hour: 2,
+            minute: 0,
+        },
+        hsm: None,
+        root_squash: None,
+        tags: BTreeMap::new(),
+    }
+}
+
+fn container(name: &str) -> String {
+    format!(
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/blobServices/default/containers/{name}"
+    )
+}
+
+#[test]
+fn the_checker_rejects_read_only_lustre_properties() {
+    let v = jsonschema::validator_for(&body_schema(AMLFS, AMLFS_PATH, "put")).unwrap();
+    let mut body = amlfs::create_body(&new_filesystem());
+    assert!(v.is_valid(&body));
+    body["properties"]["throughputProvisionedMBps"] = json!(2000);
+    assert!(!v.is_valid(&body), "throughputProvisionedMBps is readOnly");
+    let mut body = amlfs::create_body(&new_filesystem());
+    body["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("maintenanceWindow");
+    assert!(!v.is_valid(&body), "maintenanceWindow is required");
+    let mut body = amlfs::create_body(&new_filesystem());
+    body["properties"]["maintenanceWindow"]["timeOfDayUTC"] = json!("24:00");
+    assert!(!v.is_valid(&body), "timeOfDayUTC has a pattern");
+}
+
+#[test]
+fn lustre_create_bodies_match_the_spec() {
+    // Smallest: no zone, no blob integration, no root squash, no tags.
+    let minimal = new_filesystem();
+    let body = amlfs::create_body(&minimal);
+    assert!(body.get("zones").is_none() && body.get("tags").is_none());
+    check_amlfs(AMLFS_PATH, "put", &body);
+
+    let full = amlfs::NewAmlFilesystem {
+        sku: AmlfsSku::Premium40,
+        capacity_tib: 96,
+        zone: Some(2),
+        hsm: Some(amlfs::Hsm {
+            container_id: container("data"),
+            logging_container_id: container("logs"),
+            import_prefixes: vec!["/".into(), "/datasets/".into()],
+        }),
+        root_squash: Some(RootSquash {
+            mode: SquashMode::All,
+            no_squash_nids: Some("10.0.0.[5-6]@tcp;10.0.1.2@tcp".into()),
+            squash_uid: Some(65534),
+            squash_gid: Some(65534),
+        }),
+        tags: tags(),
+        ..new_filesystem()
+    };
+    let body = amlfs::create_body(&full);
+    assert_eq!(body["zones"], json!(["2"]));
+    assert_eq!(
+        body["properties"]["storageCapacityTiB"].as_f64(),
+        Some(96.0)
+    );
+    assert_eq!(
+        body["properties"]["hsm"]["settings"]["importPrefixesInitial"],
+        json!(["/", "/datasets/"])
+    );
+    check_amlfs(AMLFS_PATH, "put", &body);
+
+    // Root squash off, blob integration with the service's default prefix.
+    let off = amlfs::NewAmlFilesystem {
+        sku: AmlfsSku::Premium500,
+        capacity_tib: 4,
+        zone: Some(1),
+        hsm: Some(amlfs::Hsm {
+            container_id: container("data"),
+            logging_container_id: container("logs"),
+            import_prefixes: vec![],
+        }),
+        root_squash: Some(RootSquash {
+            mode: SquashMode::None,
+            no_squash_nids: None,
+            squash_uid: None,
+            squash_gid: None,
+        }),
+        ..new_filesystem()
+    };
+    let body = amlfs::create_body(&off);
+    assert!(
+        body["properties"]["hsm"]["settings"]
+            .get("importPrefixesInitial")
+            .is_none()
+    );
+    check_amlfs(AMLFS_PATH, "put", &body);
+}
+
+#[test]
+fn lustre_update_bodies_match_the_spec() {
+    let everything = amlfs::FilesystemUpdate {
+        maintenance_window: Some(MaintenanceWindow {
+            day: Weekday::Friday,
+            hour: 22,
+            minute: 30,
+        }),
+        root_squash: Some(RootSquash {
+            mode: SquashMode::RootOnly,
+            no_squash_nids: Some("10.0.0.4@tcp".into()),
+            squash_uid: Some(99),
+            squash_gid: Some(99),
+        }),
+        tags: Some(tags()),
+    };
+    let body = amlfs::update_body(&everything);
+    assert_eq!(
+        body["properties"]["maintenanceWindow"],
+        json!({"dayOfWeek": "Friday", "timeOfDayUTC": "22:30"})
+    );
+    check_amlfs(AMLFS_PATH, "patch", &body);
+    let clear_tags = amlfs::FilesystemUpdate {
+        tags: Some(BTreeMap::new()),
+        ..Default::default()
+    };
+    let body = amlfs::update_body(&clear_tags);
+    assert_eq!(body, json!({"tags": {}}));
+    check_amlfs(AMLFS_PATH, "patch", &body);
+}
+
+#[test]
+fn lustre_action_bodies_match_the_spec() {
+    check_amlfs(
+        &format!("{AMLFS_PATH}/archive"),
+        "post",
+        &amlfs::archive_body("/"),
+    );
+    check_amlfs(
+        "/subscriptions/{subscriptionId}/providers/Microsoft.StorageCache/getRequiredAmlFSSubnetsSize",
+        "post",
+        &amlfs::subnet_size_body(AmlfsSku::Premium250, 8),
+    );
+    check_amlfs(
+        "/subscriptions/{subscriptionId}/providers/Microsoft.StorageCache/checkAmlFSSubnets",
+        "post",
+        &amlfs::check_subnet_body(&subnet_id(), AmlfsSku::Premium250, 8, "eastus"),
+    );
+}
+
+#[test]
+fn import_job_body_matches_the_spec() {
+    for (prefixes, max_errors, tags) in [
+        (vec![], None, BTreeMap::new()),
+        (vec!["/a/".to_owned(), "/b".to_owned()], Some(-1), tags()),
+    ] {
+        let body = amlfs::import_job_body(&amlfs::NewImportJob {
+            location: "eastus".into(),
+            import_prefixes: prefixes,
+            conflict_mode: ConflictMode::OverwriteIfDirty,
+            maximum_errors: max_errors,
+            tags,
+        });
+        check_amlfs(
+            &format!("{AMLFS_PATH}/importJobs/{{importJobName}}"),
+            "put",
+            &body,
+        );
+    }
+}
+
+/// How each Managed Lustre operation completes, as amlfs.rs follows it; the spec must agree.
+#[test]
+fn lustre_long_running_options_match_the_spec() {
+    let sub = "/subscriptions/{subscriptionId}/providers/Microsoft.StorageCache";
+    let table: &[(&str, &str, Option<&str>)] = &[
+        (AMLFS_PATH, "put", Some("azure-async-operation")),
+        (AMLFS_PATH, "patch", Some("azure-async-operation")),
+        (AMLFS_PATH, "delete", Some("location")),
+        (AMLFS_PATH, "get", None),
+        (&format!("{AMLFS_PATH}/archive"), "post", None),
+        (&format!("{AMLFS_PATH}/cancelArchive"), "post", None),
+        (
+            &format!("{AMLFS_PATH}/importJobs/{{importJobName}}"),
+            "put",
+            Some("azure-async-operation"),
+        ),
+        (
+            &format!("{AMLFS_PATH}/importJobs/{{importJobName}}"),
+            "delete",
+            Some("location"),
+        ),
+        (&format!("{sub}/getRequiredAmlFSSubnetsSize"), "post", None),
+        (&format!("{sub}/checkAmlFSSubnets"), "post", None),
+    ];
+    for spec in [AMLFS, STORAGECACHE_2026] {
+        let doc = load(&specs().join(spec));
+        for (path, method, final_state) in table {
+            let op = &doc["paths"][*path][*method];
+            assert!(op.is_object(), "{spec}: no {method} {path}");
+            let lro = op["x-ms-long-running-operation"] == json!(true);
+            assert_eq!(lro, final_state.is_some(), "{spec}: {method} {path}");
+            if let Some(f) = final_state {
+                assert_eq!(
+                    op["x-ms-long-running-operation-options"]["final-state-via"],
+                    json!(f),
+                    "{spec}: {method} {path}"
+                );
+            }
+        }
+    }
 }

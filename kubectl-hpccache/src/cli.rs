@@ -87,8 +87,8 @@ pub struct KubeArgs {
     )]
     pub context: Option<String>,
 
-    /// If present, the namespace scope for this request (mount, manifests and verify take
-    /// several, comma-separated).
+    /// If present, the namespace scope for this request [default: the context's namespace,
+    /// else default] (mount, manifests, verify and unmount take several, comma-separated).
     #[arg(
         short = 'n',
         long,
@@ -114,7 +114,7 @@ pub enum Command {
     #[command(after_help = MOUNT_EXAMPLES)]
     Mount(MountArgs),
 
-    /// Check the volume end to end, with a probe pod as root and as a non-root user.
+    /// Check the volume end to end, with a probe pod as root and as the workload's user.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
 
@@ -128,6 +128,10 @@ pub enum Command {
 
     /// Remove the volume from patched workloads, then delete the claims and volumes
     /// (the data on the cache is never touched).
+    ///
+    /// Like kubectl, in the current namespace unless -n names others or --all-namespaces
+    /// is given; a namespace named that holds none of the deployment's volumes is an error
+    /// and nothing is removed.
     #[command(after_help = UNMOUNT_EXAMPLES)]
     Unmount {
         /// The deployment (optional when only one exists or --state names the file).
@@ -136,6 +140,9 @@ pub enum Command {
         /// Also when pods this tool did not patch still use a claim.
         #[arg(long)]
         force: bool,
+        /// Every namespace's volume and claim, and volumes whose claim is gone.
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
     },
 
     /// Print the PersistentVolume, claim (and workload patch) as YAML, without touching the
@@ -202,7 +209,7 @@ Examples:
   Check the claim in the current namespace (exit code 0 only if every check passes):
     kubectl hpccache verify
 
-  Check as the uid your workload runs as, with an image from your registry:
+  Check that the uid your workload runs as can write, with an image from your registry:
     kubectl hpccache verify --as-user 2000 --image myregistry.azurecr.io/busybox:1.36";
 
 const STATUS_EXAMPLES: &str = "\
@@ -215,8 +222,12 @@ Examples:
 
 const UNMOUNT_EXAMPLES: &str = "\
 Examples:
-  Remove everything mount made (the data on the cache stays):
+  Remove the volume and claim of the current namespace (the data on the cache stays):
     kubectl hpccache unmount
+
+  Of two namespaces, or of every namespace:
+    kubectl hpccache unmount -n team-a,team-b
+    kubectl hpccache unmount --all-namespaces
 
   Also while pods this tool did not patch still use a claim:
     kubectl hpccache unmount --force";
@@ -312,9 +323,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
     pub image: String,
 
-    /// The uid (and gid) of the second probe, as your workload runs.
-    #[arg(long, value_name = "UID", default_value_t = 1000)]
-    pub as_user: u32,
+    /// The uid (and gid) of a second probe that must be able to write, as your workload
+    /// runs [default: the owner `az-hpccache-ext up --owner` gave the directory to, else no
+    /// second probe].
+    #[arg(long, value_name = "UID")]
+    pub as_user: Option<u32>,
 
     /// Seconds each probe may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]

@@ -24,9 +24,17 @@ pub async fn config(args: &KubeArgs) -> Result<Config, CliError> {
         Some(path) => {
             let kc = Kubeconfig::read_from(path)
                 .map_err(|e| CliError::Output(format!("--kubeconfig {}: {e}", path.display())))?;
+            if let Some(ctx) = &args.context {
+                require_context(&kc, ctx)?;
+            }
             Config::from_custom_kubeconfig(kc, &options).await
         }
-        None if args.context.is_some() => Config::from_kubeconfig(&options).await,
+        None if args.context.is_some() => {
+            if let (Some(ctx), Ok(kc)) = (&args.context, Kubeconfig::read()) {
+                require_context(&kc, ctx)?;
+            }
+            Config::from_kubeconfig(&options).await
+        }
         None => {
             return Config::infer().await.map_err(|e| {
                 CliError::Output(format!(
@@ -39,6 +47,35 @@ pub async fn config(args: &KubeArgs) -> Result<Config, CliError> {
         Some(ctx) => CliError::Output(format!("--context {ctx}: {e}")),
         None => CliError::Output(format!("kubeconfig: {e}")),
     })
+}
+
+/// kubectl's error for a context the kubeconfig lacks, with the ones it has, so the next
+/// try can be right.
+fn require_context(kc: &Kubeconfig, context: &str) -> Result<(), CliError> {
+    if kc.contexts.iter().any(|c| c.name == context) {
+        return Ok(());
+    }
+    let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+    Err(CliError::Output(if names.is_empty() {
+        format!("context \"{context}\" does not exist (--context): the kubeconfig has no contexts")
+    } else {
+        format!(
+            "context \"{context}\" does not exist (--context); the kubeconfig has: {}",
+            names.join(", ")
+        )
+    }))
+}
+
+/// The namespace a command works in without `-n`, read from the kubeconfig without
+/// contacting the cluster (for `manifests` and `--dry-run=client`): the context's
+/// namespace, else `default`. No kubeconfig at all is `default` too, unless one was
+/// asked for with --kubeconfig or --context.
+pub async fn current_namespace(args: &KubeArgs) -> Result<String, CliError> {
+    match config(args).await {
+        Ok(c) => Ok(c.default_namespace),
+        Err(e) if args.kubeconfig.is_some() || args.context.is_some() => Err(e),
+        Err(_) => Ok("default".to_string()),
+    }
 }
 
 pub async fn connect(args: &KubeArgs) -> Result<Cluster, CliError> {
@@ -126,10 +163,27 @@ contexts:
     }
 
     #[tokio::test]
-    async fn unknown_context_names_the_flag() {
+    async fn unknown_context_lists_the_contexts_there_are() {
         let dir = tempfile::tempdir().unwrap();
         let err = config(&args(&dir, Some("nope"), None)).await.err().unwrap();
-        assert!(err.to_string().starts_with("--context nope:"), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("--context"), "{text}");
+        assert!(text.ends_with("prod, staging"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_offline_namespace_is_the_contexts() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            current_namespace(&args(&dir, Some("staging"), None))
+                .await
+                .unwrap(),
+            "team-a"
+        );
+        assert_eq!(
+            current_namespace(&args(&dir, None, None)).await.unwrap(),
+            "default"
+        );
     }
 
     #[tokio::test]

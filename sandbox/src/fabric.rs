@@ -2,11 +2,12 @@
 //!
 //! The Kubernetes side (kubelet model, `kube/`) asks the Azure side (`arm/`: vnets,
 //! private DNS, caches, storage targets, the emulated NFS export) whether an NFS mount
-//! made from a node of a given cluster works, and runs probe pods against the export.
+//! made from a node of a given cluster works, and runs probe pods and owner job pods
+//! (`mkdir` + `chown`) against the export.
 //! The Azure side implements [`NfsFabric`] on its world; the Kubernetes side only calls
 //! it, so each half can be built and tested alone (with a test double for the other).
 
-use hpccache_core::probe;
+use hpccache_core::{owner, probe};
 
 /// Why a mount failed, as the text a real node puts in the pod's `FailedMount` event,
 /// e.g. `mount.nfs: access denied by server while mounting server.myhpccache.local:/wrong`.
@@ -42,6 +43,28 @@ pub trait NfsFabric: Send + Sync + 'static {
         mount_point: &str,
         who: Identity,
     ) -> Result<probe::Report, MountFailure>;
+
+    /// Runs the owner job against the export: the same checks as [`Self::mount`], then
+    /// `mkdir -p` and (when the owner differs) `chown` of the directory as `job.who`, with
+    /// root squash and permissions applied — under root squash root is nobody, and nobody
+    /// may not chown. Returns the report the pod would print (its `error` set when the
+    /// shell would fail).
+    fn chown(&self, cluster_id: &str, job: &Chown) -> Result<owner::Report, MountFailure>;
+}
+
+/// What the owner job's pod (`hpccache_core::owner`) does through its NFS mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chown {
+    pub server: String,
+    /// The export path the pod's volume mounts.
+    pub path: String,
+    /// Where the pod mounts it, and the directory to give away relative to that mount
+    /// (empty: the mount's root).
+    pub mount_point: String,
+    pub dir: String,
+    /// Who the container runs as, and the owner asked for.
+    pub who: Identity,
+    pub owner: Identity,
 }
 
 /// A Lustre volume a pod asks for through the Azure Lustre CSI driver

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hpccache_sandbox::arm::faults::Faults;
+use hpccache_sandbox::kube::LustreCsi;
 use hpccache_sandbox::sandbox::{DEFAULT_TIME_SCALE, Sandbox, SandboxConfig, SandboxError};
 use hpccache_sandbox::world::{
     ClusterNetwork, ClusterSpec, DEFAULT_KUBERNETES_VERSION, DEFAULT_LOCATION, World,
@@ -54,9 +55,34 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Network {
+    /// An AKS-managed vnet in the node resource group.
     Managed,
+    /// Azure CNI overlay: a managed vnet, pods in 10.244.0.0/16.
     Overlay,
+    /// Bring your own vnet (`--vnet-name`, `--vnet-prefix`, `--subnet-name`, `--subnet-prefix`).
     Byo,
+}
+
+/// The Azure Lustre CSI driver in a new cluster.
+#[derive(Clone, Copy, ValueEnum)]
+enum LustreCsiArg {
+    /// Not installed (AKS does not ship it): Lustre volumes wait for an attach that never comes.
+    Absent,
+    /// Installed as the upstream install script does; its node pods become ready.
+    Installed,
+    /// Installed on Ubuntu 24.04 nodes its Lustre client does not support: node pods
+    /// crash-loop and the nodes keep the driver's startup taint.
+    NotReady,
+}
+
+impl From<LustreCsiArg> for LustreCsi {
+    fn from(a: LustreCsiArg) -> Self {
+        match a {
+            LustreCsiArg::Absent => LustreCsi::Absent,
+            LustreCsiArg::Installed => LustreCsi::Installed,
+            LustreCsiArg::NotReady => LustreCsi::NotReady,
+        }
+    }
 }
 
 // Parsed once; the size of a CLI enum does not matter.
@@ -67,27 +93,39 @@ enum WorldCommand {
     Init { file: PathBuf },
     /// Add a managed cluster to a world file.
     AddCluster {
+        /// The world file (a fresh world when it does not exist yet).
         file: PathBuf,
+        /// The managed cluster's name.
         #[arg(long)]
         name: String,
+        /// Its resource group (created when missing).
         #[arg(long, short = 'g', default_value = "myResourceGroup")]
         resource_group: String,
         #[arg(long, short = 'l', default_value = DEFAULT_LOCATION)]
         location: String,
+        /// How the nodes' network is laid out.
         #[arg(long, value_enum, default_value = "managed")]
         network: Network,
+        /// With `--network byo`: the vnet, in the cluster's resource group.
         #[arg(long, default_value = "myVnet")]
         vnet_name: String,
+        /// With `--network byo`: the vnet's address space.
         #[arg(long, default_value = "10.1.0.0/16")]
         vnet_prefix: String,
+        /// With `--network byo`: the nodes' subnet.
         #[arg(long, default_value = "aks-subnet")]
         subnet_name: String,
+        /// With `--network byo`: the nodes' subnet prefix.
         #[arg(long, default_value = "10.1.0.0/22")]
         subnet_prefix: String,
+        /// Nodes in the cluster's one node pool.
         #[arg(long, default_value_t = 3)]
         nodes: usize,
         #[arg(long, default_value = DEFAULT_KUBERNETES_VERSION)]
         kubernetes_version: String,
+        /// The Azure Lustre CSI driver (azurelustre.csi.azure.com) in the cluster.
+        #[arg(long, value_enum, default_value = "absent")]
+        lustre_csi: LustreCsiArg,
     },
 }
 
@@ -142,6 +180,7 @@ fn world(command: WorldCommand) -> Result<(), SandboxError> {
             subnet_prefix,
             nodes,
             kubernetes_version,
+            lustre_csi,
         } => {
             let mut w = World::load_or_default(&file)?;
             let network = match network {
@@ -156,7 +195,8 @@ fn world(command: WorldCommand) -> Result<(), SandboxError> {
             };
             let mut spec = ClusterSpec::new(&name, &resource_group)
                 .with_location(&location)
-                .with_network(network);
+                .with_network(network)
+                .with_lustre_csi(lustre_csi.into());
             spec.node_count = nodes;
             spec.kubernetes_version = kubernetes_version;
             let id = w.add_cluster(spec)?;

@@ -269,6 +269,8 @@ impl RunningSandbox {
             name: rec.name.clone(),
             nodes: rec.nodes.clone(),
             kubernetes_version: rec.kubernetes_version.clone(),
+            lustre_csi: rec.lustre_csi(),
+            time_scale: self.shared.time_scale,
         };
         let fabric: Arc<dyn Fabric> = self.fabric.clone();
         let rc = kube::serve(rec.kube.clone(), info, fabric, self.token.clone())

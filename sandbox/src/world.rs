@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::arm::clock;
-use crate::kube::ClusterState;
+use crate::kube::{ClusterState, LustreCsi};
 use crate::sandbox::SandboxError;
 
 /// Schema version of the world file.
@@ -35,6 +35,8 @@ pub mod types {
     pub const CACHE: &str = "Microsoft.StorageCache/caches";
     pub const STORAGE_TARGET: &str = "Microsoft.StorageCache/caches/storageTargets";
     pub const AML_FILESYSTEM: &str = "Microsoft.StorageCache/amlFilesystems";
+    pub const AML_IMPORT_JOB: &str = "Microsoft.StorageCache/amlFilesystems/importJobs";
+    pub const VNET_PEERING: &str = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings";
     pub const DNS_ZONE: &str = "Microsoft.Network/privateDnsZones";
     pub const VNET_LINK: &str = "Microsoft.Network/privateDnsZones/virtualNetworkLinks";
     /// Record sets are `Microsoft.Network/privateDnsZones/<TYPE>`.
@@ -181,8 +183,19 @@ pub struct ClusterRecord {
     pub kubernetes_version: String,
     /// The vnet the nodes are in (AKS-managed in the node resource group, or the user's).
     pub vnet_id: String,
+    /// The Azure Lustre CSI driver in the cluster. `None` only in a world saved before the
+    /// setting existed, until [`World::load`] decides it (see there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lustre_csi: Option<LustreCsi>,
     #[serde(default)]
     pub kube: ClusterState,
+}
+
+impl ClusterRecord {
+    /// The Lustre CSI driver setting (absent when never set).
+    pub fn lustre_csi(&self) -> LustreCsi {
+        self.lustre_csi.unwrap_or_default()
+    }
 }
 
 /// How a new cluster's network is laid out.
@@ -209,6 +222,8 @@ pub struct ClusterSpec {
     pub network: ClusterNetwork,
     pub node_count: usize,
     pub kubernetes_version: String,
+    /// Absent by default, as AKS creates clusters.
+    pub lustre_csi: LustreCsi,
 }
 
 impl ClusterSpec {
@@ -220,7 +235,13 @@ impl ClusterSpec {
             network: ClusterNetwork::Managed,
             node_count: 3,
             kubernetes_version: DEFAULT_KUBERNETES_VERSION.to_string(),
+            lustre_csi: LustreCsi::Absent,
         }
+    }
+
+    pub fn with_lustre_csi(mut self, lustre_csi: LustreCsi) -> Self {
+        self.lustre_csi = lustre_csi;
+        self
     }
 
     pub fn with_network(mut self, network: ClusterNetwork) -> Self {
@@ -237,11 +258,42 @@ impl ClusterSpec {
 impl World {
     /// The guide's starting point: one subscription, `myResourceGroup` in eastus and the
     /// AKS cluster `myAKSCluster` with its node resource group and AKS-managed vnet.
+    ///
+    /// Unlike a cluster AKS creates, `myAKSCluster` has the Azure Lustre CSI driver
+    /// installed, so that the Azure Managed Lustre flow runs end to end on a fresh world;
+    /// `world add-cluster` makes clusters without it (or with it not ready).
     pub fn new_default() -> Self {
         let mut w = Self::empty();
         // The default spec names an existing group and a fresh cluster: cannot fail.
-        let _ = w.add_cluster(ClusterSpec::new(DEFAULT_CLUSTER, DEFAULT_RESOURCE_GROUP));
+        let _ = w.add_cluster(
+            ClusterSpec::new(DEFAULT_CLUSTER, DEFAULT_RESOURCE_GROUP)
+                .with_lustre_csi(LustreCsi::Installed),
+        );
         w
+    }
+
+    /// The id of the default world's cluster.
+    pub fn default_cluster_id() -> String {
+        format!(
+            "/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/{DEFAULT_RESOURCE_GROUP}/providers/Microsoft.ContainerService/managedClusters/{DEFAULT_CLUSTER}"
+        )
+    }
+
+    /// A world saved before clusters had a Lustre CSI setting: its default cluster gets
+    /// what a fresh world's has (the driver installed, so the Managed Lustre flow works on
+    /// it as on a new world); every other cluster was added as AKS creates clusters, so it
+    /// stays without the driver.
+    fn settle_lustre_csi(&mut self) {
+        let default = key(&Self::default_cluster_id());
+        for (k, rec) in &mut self.clusters {
+            if rec.lustre_csi.is_none() {
+                rec.lustre_csi = Some(if *k == default {
+                    LustreCsi::Installed
+                } else {
+                    LustreCsi::Absent
+                });
+            }
+        }
     }
 
     /// A world with the subscription, its tenant and provider registrations, and nothing else.
@@ -290,10 +342,11 @@ impl World {
             path: path.display().to_string(),
             source,
         })?;
-        let world: World = serde_json::from_str(&text).map_err(|e| SandboxError::WorldFile {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let mut world: World =
+            serde_json::from_str(&text).map_err(|e| SandboxError::WorldFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         if world.version > WORLD_VERSION {
             return Err(SandboxError::WorldFile {
                 path: path.display().to_string(),
@@ -303,6 +356,7 @@ impl World {
                 ),
             });
         }
+        world.settle_lustre_csi();
         Ok(world)
     }
 
@@ -530,6 +584,7 @@ impl World {
         let nodes: Vec<String> = (0..spec.node_count)
             .map(|i| format!("aks-nodepool1-{digits}-vmss{i:06}"))
             .collect();
+        let image = spec.lustre_csi.node_image();
         let mut pool = json!({
             "name": "nodepool1",
             "count": spec.node_count,
@@ -544,8 +599,8 @@ impl World {
             "currentOrchestratorVersion": spec.kubernetes_version,
             "mode": "System",
             "osType": "Linux",
-            "osSKU": "Ubuntu",
-            "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202505.14.0"
+            "osSKU": if image.os_sku == "Ubuntu2204" { "Ubuntu" } else { image.os_sku },
+            "nodeImageVersion": image.version
         });
         if byo {
             pool["vnetSubnetID"] = json!(subnet_id);
@@ -607,6 +662,7 @@ impl World {
                 nodes,
                 kubernetes_version: spec.kubernetes_version,
                 vnet_id,
+                lustre_csi: Some(spec.lustre_csi),
                 kube: ClusterState::default(),
             },
         );
@@ -678,6 +734,20 @@ mod tests {
         let rec = w.clusters.values().next().expect("record");
         assert!(rec.vnet_id.ends_with("aks-vnet-12345678"));
         assert_eq!(rec.nodes[2], "aks-nodepool1-12345678-vmss000002");
+    }
+
+    #[test]
+    fn the_default_cluster_has_the_lustre_driver_and_added_ones_do_not() {
+        let mut w = World::new_default();
+        let id = w
+            .add_cluster(ClusterSpec::new("second", DEFAULT_RESOURCE_GROUP))
+            .expect("second");
+        let default = w.cluster(&World::default_cluster_id()).expect("default");
+        assert_eq!(default.lustre_csi(), LustreCsi::Installed);
+        assert_eq!(
+            w.cluster(&id).expect("second").lustre_csi(),
+            LustreCsi::Absent
+        );
     }
 
     #[test]

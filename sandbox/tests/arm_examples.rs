@@ -89,7 +89,107 @@ const CASES: &[(&str, &str, &str)] = &[
     (ST, "BlobContainersPut.json", "BlobContainers_Create"),
     (ST, "BlobContainersGet.json", "BlobContainers_Get"),
     (AU, "GetRoleDefinitionAtScope.json", "RoleDefinitions_List"),
+    (
+        SC,
+        "amlFilesystems_CreateOrUpdate.json",
+        "amlFilesystems_CreateOrUpdate",
+    ),
+    (SC, "amlFilesystems_Get.json", "amlFilesystems_Get"),
+    (SC, "amlFilesystems_Delete.json", "amlFilesystems_Delete"),
 ];
+
+/// Examples whose answers must also have every key (and header) the example's answer has,
+/// with the same JSON types: the responses are reproduced, not only schema-valid.
+const SHAPES: &[&str] = &[
+    "amlFilesystems_CreateOrUpdate.json",
+    "amlFilesystems_Get.json",
+    "amlFilesystems_Delete.json",
+];
+
+/// Where `ours` lacks a key of `example` or holds another JSON type there.
+fn shape_mismatches(example: &Value, ours: &Value, at: &str, out: &mut Vec<String>) {
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    if kind(example) != kind(ours) {
+        out.push(format!(
+            "{at}: {} in the example, {} here",
+            kind(example),
+            kind(ours)
+        ));
+        return;
+    }
+    match (example, ours) {
+        (Value::Object(e), Value::Object(o)) => {
+            for (k, v) in e {
+                match o.get(k) {
+                    Some(x) => shape_mismatches(v, x, &format!("{at}.{k}"), out),
+                    None => out.push(format!("{at}.{k}: missing")),
+                }
+            }
+        }
+        (Value::Array(e), Value::Array(o)) => {
+            if let Some(first) = e.first() {
+                match o.first() {
+                    Some(x) => shape_mismatches(first, x, &format!("{at}[0]"), out),
+                    None => out.push(format!("{at}: empty here")),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The file system of the amlFilesystems examples (the CreateOrUpdate example's request),
+/// with a finished archive so its status reads as in the Get example.
+async fn ensure_amlfs(c: &Client, sb: &hpccache_sandbox::sandbox::RunningSandbox) -> String {
+    let text = std::fs::read_to_string(
+        specs_dir()
+            .join(SC)
+            .join("amlFilesystems_CreateOrUpdate.json"),
+    )
+    .expect("example");
+    let ex: Value = serde_json::from_str(&text).expect("json");
+    let p = &ex["parameters"];
+    let body = p["amlFilesystem"].clone();
+    seed_amlfs(c, sb, &body).await;
+    let id = format!(
+        "/subscriptions/{SUB}/resourceGroups/{}/providers/Microsoft.StorageCache/amlFilesystems/{}",
+        p["resourceGroupName"].as_str().unwrap_or_default(),
+        p["amlFilesystemName"].as_str().unwrap_or_default()
+    );
+    let r = c.put(&id, "2026-01-01", body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(c.finish(&r).await["status"], "Succeeded");
+    let a = c
+        .post(
+            &format!("{id}/archive"),
+            "2026-01-01",
+            Some(json!({"filesystemPath": "/"})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    id
+}
+
+/// What a file system create refers to: provider, subnet, containers with the roles.
+async fn seed_amlfs(c: &Client, sb: &hpccache_sandbox::sandbox::RunningSandbox, body: &Value) {
+    register_provider(c).await;
+    let location = body["location"].as_str().unwrap_or("eastus");
+    if let Some(subnet) = body["properties"]["filesystemSubnet"].as_str() {
+        ensure_subnet(c, subnet, location, "10.0.0.0/24").await;
+    }
+    for k in ["container", "loggingContainer"] {
+        if let Some(id) = body["properties"]["hsm"]["settings"][k].as_str() {
+            ensure_container(c, sb, id).await;
+        }
+    }
+}
 
 fn specs_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/specification")
@@ -268,6 +368,10 @@ async fn seed(
                 json!({"properties": {"targetType": "nfs3", "junctions": [{"namespacePath": "/p", "nfsExport": "/exp", "targetPath": "/"}], "nfs3": {"target": "10.0.44.44", "usageModel": "READ_HEAVY_INFREQ"}}})).await;
             c.finish(&r).await;
         }
+        "amlFilesystems_CreateOrUpdate" => seed_amlfs(c, sb, body).await,
+        "amlFilesystems_Get" | "amlFilesystems_Delete" => {
+            ensure_amlfs(c, sb).await;
+        }
         "PrivateZones_Get"
         | "PrivateZones_Delete"
         | "VirtualNetworkLinks_CreateOrUpdate"
@@ -432,6 +536,18 @@ async fn official_examples_are_accepted_and_answers_match_the_response_schemas()
                 answers.push(c.call("GET", &with_api(&path, &api), None).await);
             }
         }
+        // The example's 200 is an update of a file system that has archived: do the same.
+        let mut shaped = vec![r.clone()];
+        if *op_id == "amlFilesystems_CreateOrUpdate" {
+            c.post(&format!("{path}/archive"), &api, Some(json!({})))
+                .await;
+            let update = c
+                .call("PUT", &with_api(&path, &api), Some(body.clone()))
+                .await;
+            c.finish(&update).await;
+            shaped.push(update.clone());
+            answers.push(update);
+        }
         if !op.responses.contains_key(&r.status.to_string()) {
             failures.push(format!(
                 "{file}: status {} not in the spec ({:?}): {}",
@@ -440,6 +556,36 @@ async fn official_examples_are_accepted_and_answers_match_the_response_schemas()
                 r.body
             ));
             continue;
+        }
+        if SHAPES.contains(file) {
+            for a in &shaped {
+                let example = &ex["responses"][a.status.to_string()];
+                if example.is_null() {
+                    failures.push(format!("{file}: the example has no {} answer", a.status));
+                    continue;
+                }
+                let mut out = Vec::new();
+                if let Some(b) = example.get("body") {
+                    shape_mismatches(b, &a.body, "$", &mut out);
+                }
+                for h in example["headers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(h, _)| h)
+                {
+                    if a.header(h).is_none() {
+                        out.push(format!("header {h}: missing"));
+                    }
+                }
+                if !out.is_empty() {
+                    failures.push(format!(
+                        "{file}: answer {} differs from the example: {}",
+                        a.status,
+                        out.join("; ")
+                    ));
+                }
+            }
         }
         for a in answers {
             if a.body.is_null() || a.status >= 300 {

@@ -4,7 +4,7 @@
 mod arm_support;
 
 use arm_support::*;
-use hpccache_sandbox::fabric::{Identity, NfsFabric};
+use hpccache_sandbox::fabric::{Chown, Identity, NfsFabric};
 use serde_json::json;
 
 const ROOT: Identity = Identity { uid: 0, gid: 0 };
@@ -162,4 +162,78 @@ async fn root_squash_maps_root_to_nobody_and_denies_the_write() {
         )
         .expect("probe");
     assert!(r.write);
+}
+
+fn chown_job(dir: &str, owner: Identity) -> Chown {
+    Chown {
+        server: "server.myhpccache.local".into(),
+        path: "/myfilepath".into(),
+        mount_point: "/mnt/hpccache".into(),
+        dir: dir.into(),
+        who: ROOT,
+        owner,
+    }
+}
+
+#[tokio::test]
+async fn the_owner_job_chowns_only_while_root_squash_is_off_and_the_owner_can_then_write() {
+    let sb = start(0.0).await;
+    let c = Client::new(&sb);
+    guide_up(&c, &sb, true).await;
+    let f = sb.fabric();
+    let user = Identity {
+        uid: 1000,
+        gid: 1000,
+    };
+    let squashed = f
+        .chown(&cluster_id(), &chown_job("", user))
+        .expect("mounts");
+    assert_eq!(
+        squashed.error.as_deref(),
+        Some("chown: /mnt/hpccache: Operation not permitted")
+    );
+    assert!(!squashed.changed);
+    let patch = c
+        .call("PATCH", &with_api(&cache_id("MyHpcCache"), CACHE_API), Some(json!({"properties": {"securitySettings": {"accessPolicies": [
+            {"name": "default", "accessRules": [{"scope": "default", "access": "rw", "rootSquash": false}]}]}}})))
+        .await;
+    c.finish(&patch).await;
+    // A directory two levels down, made and given away in one go; then the root itself.
+    let nested = f
+        .chown(&cluster_id(), &chown_job("team/a", user))
+        .expect("mounts");
+    assert_eq!((nested.changed, nested.error.clone()), (true, None));
+    assert_eq!(nested.dir, "/mnt/hpccache/team/a");
+    let root = f
+        .chown(&cluster_id(), &chown_job("", user))
+        .expect("mounts");
+    assert!(root.changed && root.ok(), "{root:?}");
+    let again = f
+        .chown(&cluster_id(), &chown_job("", user))
+        .expect("mounts");
+    assert!(!again.changed && again.ok(), "already right: {again:?}");
+    // uid 1000 writes in its directory; root squashed again could not give it back.
+    let probe = f
+        .probe(
+            &cluster_id(),
+            "server.myhpccache.local",
+            "/myfilepath/team/a",
+            "/mnt/hpccache",
+            user,
+        )
+        .expect("probe");
+    assert!(probe.ok(), "{probe:?}");
+    let mut other = chown_job(
+        "",
+        Identity {
+            uid: 2000,
+            gid: 2000,
+        },
+    );
+    other.who = user;
+    let denied = f.chown(&cluster_id(), &other).expect("mounts");
+    assert_eq!(
+        denied.error.as_deref(),
+        Some("chown: /mnt/hpccache: Operation not permitted")
+    );
 }

@@ -170,3 +170,38 @@ async fn the_request_log_has_every_request_without_the_token_and_counts() {
     assert!(!text.contains(&sb.token()), "never the token");
     assert!(!text.to_ascii_lowercase().contains("authorization"));
 }
+
+#[tokio::test]
+async fn a_failing_amlfs_create_ends_failed_with_the_injected_code() {
+    let sb = start_with(config("fail-amlfs-create=InternalServerError")).await;
+    let c = Client::new(&sb);
+    let subnet = amlfs_network(&c, "amlfs", "10.225.0.0/24").await;
+    let r = c
+        .put(&fs_id("fs1"), AML_API, amlfs_body(&subnet, AML_SKU, 8))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let op = c.finish(&r).await;
+    assert_eq!(op["status"], "Failed");
+    assert_eq!(op["error"]["code"], "InternalServerError");
+    let fs = c.get(&fs_id("fs1"), AML_API).await.body;
+    assert_eq!(fs["properties"]["provisioningState"], "Failed");
+    assert_eq!(fs["properties"]["health"]["state"], "Unavailable");
+}
+
+#[tokio::test]
+async fn a_rejected_amlfs_create_is_400_with_the_code_and_creates_nothing() {
+    let sb = start_with(config("reject-amlfs-create=QuotaExceeded")).await;
+    let c = Client::new(&sb);
+    let subnet = amlfs_network(&c, "amlfs", "10.225.0.0/24").await;
+    let r = c
+        .put(&fs_id("fs1"), AML_API, amlfs_body(&subnet, AML_SKU, 8))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "QuotaExceeded"));
+    assert_eq!(c.get(&fs_id("fs1"), AML_API).await.status, 404);
+    let started = sb.with_world(|w| {
+        w.operations
+            .values()
+            .any(|o| o.resource_id.contains("/amlFilesystems/"))
+    });
+    assert!(!started, "no operation was started");
+}

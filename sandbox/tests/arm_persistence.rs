@@ -83,3 +83,33 @@ async fn extra_clusters_bring_your_own_vnet_and_overlay() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn an_amlfs_create_started_in_one_process_finishes_in_the_next() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("world.json");
+    let op_path = {
+        // 15 minutes × 0.002 = 1.8 s, so the create is still running when saved.
+        let sb = start(0.002).await;
+        let c = Client::new(&sb);
+        let subnet = amlfs_network(&c, "amlfs", "10.225.0.0/24").await;
+        let r = c
+            .put(&fs_id("fs1"), AML_API, amlfs_body(&subnet, AML_SKU, 8))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        sb.save(&file).expect("save");
+        let url = r.header("Azure-AsyncOperation").expect("op");
+        let path = url.trim_start_matches(&sb.arm_endpoint()).to_string();
+        sb.shutdown();
+        path
+    };
+    let world = World::load(&file).expect("load");
+    let sb = start_world(world, 0.002).await;
+    let c = Client::new(&sb);
+    let done = c.wait_async(&op_path).await;
+    assert_eq!(done["status"], "Succeeded");
+    let fs = c.get(&fs_id("fs1"), AML_API).await.body;
+    assert_eq!(fs["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(fs["properties"]["health"]["state"], "Available");
+    assert_eq!(fs["properties"]["clientInfo"]["mgsAddress"], "10.225.0.4");
+}

@@ -57,7 +57,7 @@ async fn discovery_lists_kinds_short_names_and_verbs() {
         .iter()
         .map(|g| g["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(groups, ["apps", "batch"]);
+    assert_eq!(groups, ["apps", "batch", "storage.k8s.io"]);
     let (_, body) = c.http("GET", "/api/v1", JSON, "").await;
     let list = parse(&body);
     let pvc = list["resources"]
@@ -79,6 +79,19 @@ async fn discovery_lists_kinds_short_names_and_verbs() {
     );
     let (_, body) = c.http("GET", "/apis/apps/v1", JSON, "").await;
     assert!(body.contains("\"deploy\"") && body.contains("\"sts\"") && body.contains("\"ds\""));
+    // CSIDriver and CSINode: cluster-scoped, in storage.k8s.io/v1.
+    let (_, body) = c.http("GET", "/apis/storage.k8s.io/v1", JSON, "").await;
+    let storage = parse(&body);
+    for (name, kind) in [("csidrivers", "CSIDriver"), ("csinodes", "CSINode")] {
+        let r = storage["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {storage}"));
+        assert_eq!(r["kind"], kind);
+        assert_eq!(r["namespaced"], false);
+    }
     let (_, body) = c.http("GET", "/version", JSON, "").await;
     assert_eq!(parse(&body)["gitVersion"], "v1.33.2");
 }

@@ -264,3 +264,55 @@ async fn kubectl_runs_the_guide() {
     let claims = k.json(&["get", "pvc"]).await;
     assert_eq!(claims["items"], serde_json::json!([]), "{claims}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_reads_the_lustre_csi_driver_and_the_nodes_registrations() {
+    if !kubectl_present() {
+        return;
+    }
+    let c = start_lustre(hpccache_sandbox::kube::LustreCsi::Installed, 0.0).await;
+    let k = Kubectl { c: &c };
+    let drivers = k.json(&["get", "csidrivers"]).await;
+    let items = drivers["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{drivers}");
+    assert_eq!(items[0]["metadata"]["name"], "azurelustre.csi.azure.com");
+    assert_eq!(items[0]["spec"]["attachRequired"], false);
+    assert_eq!(items[0]["spec"]["podInfoOnMount"], true);
+    let d = k
+        .json(&["get", "csidriver", "azurelustre.csi.azure.com"])
+        .await;
+    assert_eq!(d["kind"], "CSIDriver", "{d}");
+    // The node plugins register the driver on every node.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let nodes = k.json(&["get", "csinodes"]).await;
+        let items = nodes["items"].as_array().expect("items").clone();
+        let registered = items.len() == 3
+            && items.iter().all(|n| {
+                n["spec"]["drivers"][0]["name"] == "azurelustre.csi.azure.com"
+                    && n["spec"]["drivers"][0]["nodeID"] == n["metadata"]["name"]
+            });
+        if registered {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not registered: {nodes}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The server's tables print for both kinds (kubectl only lays them out).
+    k.ok(&["get", "csidrivers"]).await;
+    k.ok(&["get", "csinodes", "-o", "wide"]).await;
+    let pods = k
+        .json(&[
+            "get",
+            "pods",
+            "-n",
+            "kube-system",
+            "-l",
+            "app=csi-azurelustre-node",
+        ])
+        .await;
+    assert_eq!(pods["items"].as_array().map(Vec::len), Some(3), "{pods}");
+}

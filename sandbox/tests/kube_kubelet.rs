@@ -242,6 +242,56 @@ async fn probe_pods_print_the_fabric_report_and_root_squash_denies_non_root_writ
     );
 }
 
+/// A pod of the owner job (`hpccache_core::owner`), as `up --owner` makes it: root, the
+/// export mounted directly, the contract's variables.
+fn owner_pod(name: &str) -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {hpccache_core::owner::OWNER_LABEL: "myhpccache"}},
+        "spec": {"restartPolicy": "Never",
+                 "securityContext": {"runAsUser": 0, "runAsGroup": 0},
+                 "containers": [{"name": "owner", "image": "busybox:1.36", "command": ["sh", "-c", "owner"],
+                                 "env": [{"name": hpccache_core::owner::DIR_ENV, "value": "/mnt/hpccache"},
+                                         {"name": hpccache_core::owner::OWNER_ENV, "value": "1000:1000"}],
+                                 "volumeMounts": [{"name": "export", "mountPath": "/mnt/hpccache"}]}],
+                 "volumes": [{"name": "export", "nfs": {"server": "server.myhpccache.local", "path": "/myfilepath"}}]},
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn owner_job_pods_chown_through_the_fabric_and_fail_when_root_is_squashed() {
+    let c = start().await;
+    c.fabric.set(|w| w.root_squash = true);
+    let client = c.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    // Root squash on: root is nobody and may not chown; the pod fails, saying why.
+    pods.create(&PostParams::default(), &owner_pod("owner-squashed"))
+        .await
+        .unwrap();
+    pod_phase(&client, "owner-squashed", "Failed").await;
+    let log = pods
+        .logs("owner-squashed", &LogParams::default())
+        .await
+        .unwrap();
+    let report = hpccache_core::owner::Report::parse(&log).unwrap().unwrap();
+    assert_eq!(
+        report.error.as_deref(),
+        Some("chown: /mnt/hpccache: Operation not permitted")
+    );
+    assert_eq!(c.fabric.world.lock().unwrap().owner_uid, 0);
+    // Root squash off: the export's root becomes 1000's, and the pod succeeds.
+    c.fabric.set(|w| w.root_squash = false);
+    pods.create(&PostParams::default(), &owner_pod("owner"))
+        .await
+        .unwrap();
+    pod_phase(&client, "owner", "Succeeded").await;
+    let log = pods.logs("owner", &LogParams::default()).await.unwrap();
+    let report = hpccache_core::owner::Report::parse(&log).unwrap().unwrap();
+    assert!(report.ok() && report.changed, "{report:?}");
+    assert_eq!(c.fabric.world.lock().unwrap().owner_uid, 1000);
+}
+
 #[tokio::test]
 async fn deployment_pods_mount_the_claim_and_status_follows_them() {
     let c = start().await;

@@ -144,6 +144,7 @@ pub fn sample_state() -> hpccache_core::state::State {
         Resource {
             id: format!("/subscriptions/{sub}/resourceGroups/{node_rg}/providers/Microsoft.StorageCache/caches/MyHpcCache"),
             created: true,
+            tagged: false,
         },
     );
     s.resources.insert(
@@ -151,6 +152,7 @@ pub fn sample_state() -> hpccache_core::state::State {
         Resource {
             id: format!("/subscriptions/{sub}/resourceGroups/{node_rg}/providers/Microsoft.Network/virtualNetworks/aks-vnet-12345678/subnets/MyHpcCacheSubnet"),
             created: true,
+            tagged: false,
         },
     );
     s.cache = Some(CacheInfo {

@@ -303,6 +303,8 @@ fn every_step_rerun_on_a_finished_deployment_writes_nothing() {
             "create",
             "-g",
             RG,
+            "--zone-name",
+            "myhpccache.local",
             "--vnet",
             &d.vnet,
             "--cache-name",

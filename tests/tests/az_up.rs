@@ -76,7 +76,7 @@ fn up_on_default_world_prints_summary_and_records_every_resource() {
     let s = Scratch::new();
     let out = ok(&mut az(&s, UP));
     let summary: Value = serde_json::from_slice(&out.stdout).expect("json summary");
-    assert_eq!(summary["fqdn"], "server.myhpccache.local");
+    assert_eq!(summary["fqdn"], "server.myhpccache.hpccache.internal");
     assert!(
         summary["mountAddresses"]
             .as_array()
@@ -84,7 +84,7 @@ fn up_on_default_world_prints_summary_and_records_every_resource() {
     );
     assert_eq!(
         summary["mountCommand"],
-        "sudo mount -t nfs -o vers=3,hard,proto=tcp,mountproto=tcp,retry=30 server.myhpccache.local:/myfilepath /mnt/hpccache"
+        "sudo mount -t nfs -o vers=3,hard,proto=tcp,mountproto=tcp,retry=30 server.myhpccache.hpccache.internal:/myfilepath /mnt/hpccache"
     );
     assert_eq!(summary["nextCommand"], "kubectl hpccache mount MyHpcCache");
     let st = state(&s);

@@ -93,7 +93,8 @@ fn up_on_a_bring_your_own_vnet_cluster_puts_a_free_subnet_in_that_vnet() {
         ],
     ));
     let summary: Value = serde_json::from_slice(&out.stdout).expect("json summary");
-    assert_eq!(summary["fqdn"], "server.myhpccache.local");
+    // The zone is the deployment's own.
+    assert_eq!(summary["fqdn"], "server.byocache.hpccache.internal");
 
     let st = state(&s, "ByoCache");
     assert!(

@@ -191,8 +191,8 @@ fn deployment_name_error_names_the_flag() {
     let (_, _, err) =
         run(s
             .cmd("az-hpccache-ext")
-            .args(["state", "show", "-d", "../../etc/passwd"]));
-    assert!(err.contains("--deployment"), "{err}");
+            .args(["state", "show", "-n", "../../etc/passwd"]));
+    assert!(err.contains("--name"), "{err}");
 }
 
 #[test]

@@ -145,7 +145,10 @@ fn kubectl_reads_back_what_mount_wrote() {
         .find(|i| i["kind"] == "PersistentVolumeClaim")
         .expect("pvc");
     assert_eq!(pv["metadata"]["name"], "hpccache-myhpccache-default");
-    assert_eq!(pv["spec"]["nfs"]["server"], "server.myhpccache.local");
+    assert_eq!(
+        pv["spec"]["nfs"]["server"],
+        "server.myhpccache.hpccache.internal"
+    );
     assert_eq!(pv["spec"]["nfs"]["path"], "/myfilepath");
     assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
     assert_eq!(pv["spec"]["claimRef"]["name"], "hpccache-myhpccache");
@@ -235,5 +238,6 @@ fn mount_and_verify_through_a_kubeconfig() {
         "{out}"
     );
     assert_eq!(vcode, 0, "{vout}\n{verr}");
-    assert!(vout.ends_with("8 of 8 checks passed.\n"), "{vout}");
+    // Six checks of the objects, the root probe's mount and write, the --as-user probe.
+    assert!(vout.ends_with("9 of 9 checks passed.\n"), "{vout}");
 }

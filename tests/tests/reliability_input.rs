@@ -335,10 +335,7 @@ fn table(kubeconfig: &Path) -> Vec<Case> {
             "--yes",
         ),
         az(args(&["status", "-n", "bad!"]), "--name"),
-        az(
-            args(&["state", "show", "--deployment", "a b"]),
-            "--deployment",
-        ),
+        az(args(&["state", "show", "--name", "a b"]), "--name"),
         az(
             args(&["cache", "show", "-g", "bad rg!", "-n", "c"]),
             "--resource-group",

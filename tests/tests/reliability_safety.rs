@@ -227,7 +227,12 @@ fn resources_the_tool_did_not_create_are_never_deleted() {
     let zone = pre_existing_zone(&mut w, "myhpccache.local");
     s.save_world(&w);
 
-    s.up_sandbox(&["--storage-account", "usersaccount01"]);
+    s.up_sandbox(&[
+        "--storage-account",
+        "usersaccount01",
+        "--dns-zone",
+        "myhpccache.local",
+    ]);
     let state = hpccache_core::state::read(&s.state_file("MyHpcCache")).unwrap();
     let adopted: Vec<_> = ["subnet", "storageAccount", "dnsZone"]
         .iter()

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::Args;
 use hpccache_core::azure::{aks, ids::ResourceId};
-use hpccache_core::kube::{attach, probe, verify::VerifyOptions};
+use hpccache_core::kube::attach::{self, Attached};
+use hpccache_core::kube::probe;
+use hpccache_core::kube::verify::VerifyOptions;
 use hpccache_core::state::{KubeObject, LockedState};
 use serde_json::Value;
 
@@ -21,20 +23,21 @@ Examples:
   Mount a finished deployment into the cluster's default namespace and verify it:
     az-hpccache-ext attach -n MyHpcCache
 
-  Into another namespace, checking root squash for uid 2000:
+  Into another namespace, checking that uid 2000 can write:
     az-hpccache-ext attach -n MyHpcCache --namespace team-a --as-user 2000";
 
-/// How to reach into the cluster: shared by `attach` and `up --attach`.
+/// How to reach into the cluster: shared by `attach`, `up --attach` and `up --owner`.
 #[derive(Debug, Clone, Args)]
 pub struct AttachArgs {
-    /// Kubernetes namespace of the claim.
+    /// Kubernetes namespace of the claim (and of the job of `up --owner`).
     #[arg(long = "namespace", value_name = "NAME", default_value = "default")]
     pub kube_namespace: String,
-    /// uid of the second, non-root verification probe (shows whether root squash stops a
-    /// non-root workload).
-    #[arg(long, value_name = "UID", default_value_t = 1000)]
-    pub as_user: u32,
-    /// Image of the verification probe pods.
+    /// uid (and gid) of a second verification probe that must be able to write, as your
+    /// workload runs [default: the owner `up --owner` gave the directory to, else no second
+    /// probe].
+    #[arg(long, value_name = "UID")]
+    pub as_user: Option<u32>,
+    /// Image of the verification probe pods (and of the job of `up --owner`).
     #[arg(long, value_name = "IMAGE", default_value = probe::DEFAULT_IMAGE)]
     pub probe_image: String,
 }
@@ -66,8 +69,12 @@ pub fn run(cli: &Cli, cmd: &AttachCommand) -> Result<(), CliError> {
     let result = session.run(attach_to_cluster(&session, &store, &cmd.attach));
     session.close()?;
     let attached = result?;
-    print(cli, &attached)?;
+    print(cli, &to_value(&attached)?)?;
     fail_unless_verified(&attached)
+}
+
+pub fn to_value(attached: &Attached) -> Result<Value, CliError> {
+    serde_json::to_value(attached).map_err(|e| CliError::Runtime(e.to_string()))
 }
 
 /// Fetches the credentials, mounts, verifies and records the Kubernetes objects in the
@@ -76,23 +83,14 @@ pub async fn attach_to_cluster(
     session: &Session,
     store: &LockedState,
     args: &AttachArgs,
-) -> Result<Value, CliError> {
+) -> Result<Attached, CliError> {
     let mut doc = store.load()?.ok_or_else(|| {
         CliError::Core(hpccache_core::Error::StateMissing {
             path: store.path().to_path_buf(),
         })
     })?;
-    let cluster = doc.cluster.clone().ok_or_else(|| {
-        CliError::Runtime("the state file names no cluster yet: run `up` first".into())
-    })?;
-    let id = ResourceId::parse(&cluster.id).map_err(CliError::Core)?;
-    let kubeconfig = aks::list_cluster_user_credential(&session.arm, &id).await?;
-    let kubeconfig = String::from_utf8(kubeconfig)
-        .map_err(|_| CliError::Runtime("the cluster's kubeconfig is not UTF-8".into()))?;
+    let client = cluster_client(session, &doc).await?;
     let kube_err = |e: hpccache_core::kube::Error| CliError::Runtime(e.to_string());
-    let client = attach::client_from_kubeconfig(&kubeconfig)
-        .await
-        .map_err(kube_err)?;
     let opts = VerifyOptions {
         image: args.probe_image.clone(),
         as_user: args.as_user,
@@ -112,37 +110,36 @@ pub async fn attach_to_cluster(
         }
     }
     store.save(&doc)?;
-    serde_json::to_value(&attached).map_err(|e| CliError::Runtime(e.to_string()))
+    Ok(attached)
 }
 
-/// The command succeeds when the volume works: every check passed except advisory ones
-/// (a non-root probe that mounts but cannot write), which are warnings with their fixes.
-/// The printed result lists every check either way.
-pub fn fail_unless_verified(attached: &Value) -> Result<(), CliError> {
-    let checks = attached["verification"]["checks"].as_array();
-    let not_passed = || {
-        checks
-            .into_iter()
-            .flatten()
-            .filter(|c| c["status"] != "pass")
-    };
-    for c in not_passed().filter(|c| c["advisory"] == true) {
-        tracing::warn!(
-            "{} failed: {}",
-            c["name"].as_str().unwrap_or_default(),
-            c["detail"].as_str().unwrap_or_default()
-        );
-        for line in c["fix"].as_array().into_iter().flatten() {
-            tracing::warn!("  {}", line.as_str().unwrap_or_default());
-        }
-    }
-    let failed: Vec<&str> = not_passed()
-        .filter(|c| c["advisory"] != true)
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    if failed.is_empty() {
+/// A client for the deployment's cluster, with the user credentials fetched through ARM
+/// (`listClusterUserCredential`): no kubeconfig needed.
+pub async fn cluster_client(
+    session: &Session,
+    doc: &hpccache_core::state::State,
+) -> Result<::kube::Client, CliError> {
+    let cluster = doc.cluster.clone().ok_or_else(|| {
+        CliError::Runtime("the state file names no cluster yet: run `up` first".into())
+    })?;
+    let id = ResourceId::parse(&cluster.id).map_err(CliError::Core)?;
+    let kubeconfig = aks::list_cluster_user_credential(&session.arm, &id).await?;
+    let kubeconfig = String::from_utf8(kubeconfig)
+        .map_err(|_| CliError::Runtime("the cluster's kubeconfig is not UTF-8".into()))?;
+    attach::client_from_kubeconfig(&kubeconfig)
+        .await
+        .map_err(|e| CliError::Runtime(e.to_string()))
+}
+
+/// The command succeeds when every check passed — the same judgement as `kubectl hpccache
+/// verify` (`Verification::passed`), so the two agree on the exit code. The printed
+/// result lists every check either way, each failure with its fix.
+pub fn fail_unless_verified(attached: &Attached) -> Result<(), CliError> {
+    let v = &attached.verification;
+    if v.passed() {
         return Ok(());
     }
+    let failed: Vec<&str> = v.not_passed().map(|c| c.name.as_str()).collect();
     Err(CliError::Runtime(format!(
         "the volume is mounted, but {} verification check{} did not pass: {}",
         failed.len(),

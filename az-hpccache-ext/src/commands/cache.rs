@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgGroup, Args, Subcommand};
 use hpccache_core::azure::cache::{self, Cache, NewCache};
@@ -9,7 +10,7 @@ use hpccache_core::azure::ids::same_id;
 use hpccache_core::azure::lro::{self, Poller, Until};
 use hpccache_core::azure::{ArmClient, ResourceId};
 use hpccache_core::spec::{location, names, sku, tags};
-use hpccache_core::state;
+use hpccache_core::{InvalidInput, state};
 use serde_json::Value;
 
 use super::confirm::confirm;
@@ -80,12 +81,13 @@ Examples:
             hide_env_values = true
         )]
         location: Option<String>,
-        /// Map the root user of NFS clients to an anonymous user (the default).
+        /// Map the root user of NFS clients to an anonymous user (off unless given, as Azure
+        /// creates a cache).
         // Contradictory flags are an argument error (exit 2), not "last one wins": a script that
         // says both has a bug the user should see (reliability suite, issue 7 item 4).
         #[arg(long, conflicts_with = "no_root_squash")]
         root_squash: bool,
-        /// Let NFS clients act as root on the cache.
+        /// Let NFS clients act as root on the cache (the default).
         #[arg(long)]
         no_root_squash: bool,
         /// Space-separated tags: key[=value] [key[=value] ...].
@@ -199,8 +201,8 @@ Examples:
         /// Maximum wait in seconds.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
-        /// Polling interval in seconds (Azure's Retry-After is honoured instead; accepted for az compatibility).
-        #[arg(long, default_value_t = 30, hide = true)]
+        /// Polling interval in seconds.
+        #[arg(long, default_value_t = 30)]
         interval: u64,
     },
 }
@@ -222,7 +224,7 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
             sku_name,
             cache_size_gb,
             location,
-            no_root_squash,
+            root_squash,
             tags,
             no_wait,
             ..
@@ -247,7 +249,7 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                 .map(|l| location::location("--location", l))
                 .transpose()?;
             let tags = string_tags(tags::parse("--tags", tags)?);
-            let root_squash = !*no_root_squash;
+            let root_squash = *root_squash;
             let session = Session::open(cli)?;
             let id = cache.validate(&session.subscription_id)?;
             let result = session.run(async {
@@ -296,7 +298,7 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                     root_squash: if *root_squash || *no_root_squash {
                         *root_squash
                     } else {
-                        root_squash_of(&c).unwrap_or(true)
+                        root_squash_of(&c).unwrap_or(false)
                     },
                     tags: tags.clone().unwrap_or_else(|| c.tags.clone()),
                 };
@@ -363,28 +365,41 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
             updated,
             deleted,
             timeout,
+            interval,
             ..
         } => {
             cache.check()?;
+            // az's `wait`: --created and --exists wait for a cache that does not exist yet;
+            // --updated needs it (a 404 is not found, exit 3); --deleted waits for the 404.
             let until = if *deleted {
                 Until::Deleted
-            } else if *created || *updated {
+            } else if *created {
+                Until::Created
+            } else if *updated {
                 Until::Succeeded
             } else {
                 Until::Exists
             };
+            if *interval == 0 {
+                return Err(InvalidInput::new("--interval", "must be at least 1 second").into());
+            }
             let session = Session::open(cli)?;
             let id = cache.validate(&session.subscription_id)?;
-            let policy = session.poll_policy_with_timeout(Wait::Cache, Some(*timeout));
+            let mut policy = session.poll_policy_with_timeout(Wait::Cache, Some(*timeout));
+            policy.default_interval = session.scaled(Duration::from_secs(*interval));
             let progress = session.progress.for_step(format!("cache {}", id.name()));
-            let result = session.run_core(lro::wait_for_resource(
-                &session.arm,
-                id.as_str(),
-                cache::API_VERSION,
-                until,
-                &policy,
-                &progress,
-            ));
+            let result = session.run(async {
+                lro::wait_for_resource(
+                    &session.arm,
+                    id.as_str(),
+                    cache::API_VERSION,
+                    until,
+                    &policy,
+                    &progress,
+                )
+                .await
+                .map_err(CliError::not_found_is_3)
+            });
             session.close()?;
             // az's wait prints nothing.
             result.map(|_| ())

@@ -8,6 +8,7 @@ use hpccache_core::InvalidInput;
 use hpccache_core::azure::dns::{self, PrivateZone, RecordSet};
 use hpccache_core::azure::ids::same_id;
 use hpccache_core::azure::{ResourceId, cache};
+use hpccache_core::deploy::spec::default_dns_zone;
 use hpccache_core::spec::names;
 use serde_json::{Value, json};
 
@@ -24,9 +25,8 @@ pub enum DnsCommand {
     /// write ONE A record set holding every mount address of the cache (idempotent).
     #[command(after_help = "\
 Examples:
-  The guide's round-robin name server.myhpccache.local:
-    az-hpccache-ext dns create -g myResourceGroup --zone-name myhpccache.local \\
-      --vnet $VNET_ID --record-name server --cache-name MyHpcCache")]
+  The guide's cache under the round-robin name server.myhpccache.hpccache.internal:
+    az-hpccache-ext dns create -g myResourceGroup --vnet $VNET_ID --cache-name MyHpcCache")]
     Create {
         /// Resource group of the zone and of the cache.
         #[arg(
@@ -36,9 +36,10 @@ Examples:
             hide_env_values = true
         )]
         resource_group: String,
-        /// The private DNS zone.
-        #[arg(long, default_value = "myhpccache.local")]
-        zone_name: String,
+        /// The private DNS zone [default: <cache name, lower-cased>.hpccache.internal; not
+        /// .local, which the nodes' systemd-resolved sends to mDNS, not to the vnet's DNS].
+        #[arg(long)]
+        zone_name: Option<String>,
         /// Resource id of the virtual network to link (the cluster's; see `aks show-network`).
         #[arg(long)]
         vnet: String,
@@ -67,7 +68,8 @@ Examples:
             hide_env_values = true
         )]
         resource_group: String,
-        #[arg(long, default_value = "myhpccache.local")]
+        /// The private DNS zone.
+        #[arg(long)]
         zone_name: String,
         /// An A record set of the zone.
         #[arg(long)]
@@ -87,9 +89,12 @@ pub fn run(cli: &Cli, cmd: &DnsCommand) -> Result<(), CliError> {
             dns_registration,
         } => {
             let rg = names::resource_group("--resource-group", resource_group)?;
-            let zone_name = names::private_dns_zone("--zone-name", zone_name)?;
-            let record = names::dns_record_set("--record-name", record_name)?;
             let cache_name = names::cache("--cache-name", cache_name)?;
+            let zone_name = match zone_name {
+                Some(z) => names::private_dns_zone("--zone-name", z)?,
+                None => default_dns_zone(&cache_name),
+            };
+            let record = names::dns_record_set("--record-name", record_name)?;
             let vnet_id = ResourceId::parse(vnet).ok().filter(|v| v.is_type("Microsoft.Network/virtualNetworks")).ok_or_else(|| {
                 InvalidInput::new("--vnet", format!("'{vnet}' is not a virtual network resource id"))
                     .hint("Pass the id printed by `az-hpccache-ext aks show-network --query vnet.id -o tsv`")
@@ -163,7 +168,10 @@ pub fn run(cli: &Cli, cmd: &DnsCommand) -> Result<(), CliError> {
                 };
                 let records = match dns::get_a_record_set(client, &zone_id, &record).await? {
                     Some(r) if same_addresses(&r, &addresses) => r,
-                    _ => dns::put_a_record_set(client, &zone_id, &record, &addresses, TTL).await?,
+                    _ => {
+                        dns::put_a_record_set(client, &zone_id, &record, &addresses, TTL, &tags)
+                            .await?
+                    }
                 };
                 Ok(json!({
                     "zone": shape::flatten(zone),

@@ -11,14 +11,14 @@ use crate::exit::CliError;
 
 pub fn run(cli: &Cli, cmd: &StateCommand) -> Result<(), CliError> {
     match cmd {
-        StateCommand::Show { deployment } => show(cli, deployment.as_deref()),
+        StateCommand::Show { name } => show(cli, name.as_deref()),
         StateCommand::List => list(cli),
     }
 }
 
 fn show(cli: &Cli, deployment: Option<&str>) -> Result<(), CliError> {
     if let Some(name) = deployment {
-        hpccache_core::spec::names::deployment("--deployment", name)
+        hpccache_core::spec::names::deployment("--name", name)
             .map_err(hpccache_core::Error::from)?;
     }
     let env = std::env::var_os(state::STATE_ENV);

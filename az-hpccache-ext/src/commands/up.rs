@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
+use hpccache_core::deploy::owner::OwnerOptions;
 use hpccache_core::deploy::{self, Mode, UpArgs, UpOptions, UpSpec, Waits};
 use hpccache_core::state::{self, LockedState};
 use serde_json::json;
@@ -23,6 +24,9 @@ Examples:
 
   Rehearse the whole guide, Azure and cluster, on the in-process sandbox:
     az-hpccache-ext up --sandbox -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --attach
+
+  Squash root, with the namespace path given to the uid a non-root workload runs as:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --root-squash --owner 1000:1000 --attach --as-user 1000
 
   Start the cache and come back later:
     az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --no-wait
@@ -51,9 +55,10 @@ pub struct UpCommand {
     /// Cache SKU.
     #[arg(long, default_value = "Standard_2G")]
     pub sku_name: String,
-    /// Name of the cache subnet.
-    #[arg(long, default_value = "MyHpcCacheSubnet")]
-    pub subnet_name: String,
+    /// Name of the cache subnet [default: <name>Subnet, e.g. MyHpcCacheSubnet: a cache needs
+    /// a subnet of its own].
+    #[arg(long)]
+    pub subnet_name: Option<String>,
     /// `auto` (a free prefix in the cluster's vnet) or a CIDR such as 10.225.0.0/24.
     #[arg(long, default_value = "auto")]
     pub subnet_prefix: String,
@@ -72,20 +77,29 @@ pub struct UpCommand {
     /// Namespace path clients mount.
     #[arg(short = 'v', long, default_value = "/myfilepath")]
     pub virtual_namespace_path: String,
-    /// Private DNS zone for the cache's name.
-    #[arg(long, default_value = "myhpccache.local")]
-    pub dns_zone: String,
-    /// Name of the A record set in the zone.
+    /// Private DNS zone for the cache's name [default: <name, lower-cased>.hpccache.internal,
+    /// one zone per deployment].
+    #[arg(long)]
+    pub dns_zone: Option<String>,
+    /// Name of the A record set in the zone (clients mount <dns-name>.<dns-zone>).
     #[arg(long, default_value = "server")]
     pub dns_name: String,
-    /// Map root on clients to the anonymous user (default).
+    /// Map root on clients to the anonymous user (nobody). Off unless asked, as Azure
+    /// creates a cache; with it on, a non-root workload needs a directory of its own:
+    /// see --owner.
     // Contradictory flags are an argument error (exit 2), not "last one wins": a script that
     // says both has a bug the user should see (reliability suite, issue 7 item 4).
     #[arg(long, conflicts_with = "no_root_squash")]
     pub root_squash: bool,
-    /// Let root on clients act as root on the cache.
+    /// Let root on clients act as root on the cache (a new cache's default). With either
+    /// flag an existing cache is changed to match; with neither it keeps its setting.
     #[arg(long)]
     pub no_root_squash: bool,
+    /// Give the namespace path to this uid and gid, so a workload running as them can
+    /// write: a one-shot job in the cluster (--namespace) chowns it while root squash is
+    /// off, then root squash is set as asked. Recorded; a re-run skips it.
+    #[arg(long, value_name = "UID:GID")]
+    pub owner: Option<String>,
     /// Turn on auto-registration on the vnet link (a vnet allows one registration link).
     #[arg(long)]
     pub dns_registration: bool,
@@ -105,7 +119,10 @@ pub struct UpCommand {
     /// cluster's credentials fetched through Azure: the whole guide in one command.
     #[arg(long, conflicts_with_all = ["no_wait", "dry_run"])]
     pub attach: bool,
-    #[command(flatten, next_help_heading = "Attach Arguments (with --attach)")]
+    #[command(
+        flatten,
+        next_help_heading = "Cluster Arguments (with --attach or --owner)"
+    )]
     pub cluster_side: super::attach::AttachArgs,
 }
 
@@ -126,7 +143,12 @@ impl UpCommand {
             virtual_namespace_path: self.virtual_namespace_path.clone(),
             dns_zone: self.dns_zone.clone(),
             dns_name: self.dns_name.clone(),
-            root_squash: !self.no_root_squash,
+            root_squash: match (self.root_squash, self.no_root_squash) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            owner: self.owner.clone(),
             dns_registration: self.dns_registration,
             tags: self.tags.clone(),
         }
@@ -144,6 +166,57 @@ pub fn waits(session: &Session) -> Waits {
             .scaled(default.role_retry_delay)
             .max(Duration::from_millis(20)),
         ..default
+    }
+}
+
+/// Why `up` stopped, with what to do next. Only an error a re-run can get past (a fault on the
+/// way, an operation that failed or was refused for a cause since fixed) gets the resume hint;
+/// one the same command would hit again gets none (issue 12 item 7): bad input (exit 2), a
+/// group or cluster that does not exist (exit 3), an immutable value changed.
+fn failure(f: deploy::UpFailure, state_path: &Path) -> CliError {
+    use hpccache_core::Error;
+    let step = f
+        .step
+        .map(|s| format!("The {} step failed. ", s.name()))
+        .unwrap_or_default();
+    match f.error {
+        e @ Error::InvalidInput(_) => CliError::Core(e),
+        e if e.is_not_found() && f.step.is_none() => CliError::NotFound(e).with_hint(
+            "Check --resource-group and --cluster (az aks list -o table lists the clusters you can see)",
+        ),
+        e if e.is_not_found() => CliError::NotFound(e).with_hint(format!(
+            "{step}What finished is recorded in {}.",
+            state_path.display()
+        )),
+        e @ Error::Lookup { .. } => CliError::Core(e),
+        e => CliError::Core(e).with_hint(format!(
+            "{step}What finished is recorded in {}. Run the same `up` command again to resume.",
+            state_path.display()
+        )),
+    }
+}
+
+/// Resources that carry this deployment's tag but were not created by its state file (a
+/// lost or replaced file): `down` keeps them, `down --adopt` deletes them. Said on every `up`
+/// while it is so, with the list (issue 12 item 6).
+fn warn_tagged(state: &hpccache_core::state::State) {
+    let tagged: Vec<&str> = state
+        .resources
+        .values()
+        .filter(|r| r.tagged)
+        .map(|r| r.id.as_str())
+        .collect();
+    if tagged.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        "{} resources carry the tag hpccache-deployment={} but were not created by this state file (it was lost or replaced), so `down` keeps them. `az-hpccache-ext down -n {} --adopt` deletes them (the storage account and container only with --delete-data):",
+        tagged.len(),
+        state.deployment,
+        state.deployment
+    );
+    for id in tagged {
+        tracing::warn!("  {id}");
     }
 }
 
@@ -166,7 +239,7 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
             "--no-wait and --dry-run cannot be used together".into(),
         ));
     }
-    if cmd.attach {
+    if cmd.attach || spec.owner.is_some() {
         cmd.cluster_side.validate()?;
     }
     let store = lock_state(cli, Some(&spec.deployment))?;
@@ -174,7 +247,7 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     // lists subscriptions when it opens), not after (reliability suite, issue 7 item 4).
     store.load()?;
     let state_path = store.path().to_path_buf();
-    let session = if cmd.attach {
+    let session = if cmd.attach || spec.owner.is_some() {
         Session::open_with_clusters(cli)?
     } else {
         Session::open(cli)?
@@ -199,34 +272,66 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
         sandbox: session.is_sandbox(),
     };
     let deployment = spec.deployment.clone();
+    let asked = spec.clone();
+    let owner_opts = OwnerOptions {
+        namespace: cmd.cluster_side.kube_namespace.clone(),
+        image: cmd.cluster_side.probe_image.clone(),
+        timeout: session
+            .scaled(Duration::from_secs(300))
+            .max(Duration::from_secs(30)),
+    };
+    let waits = opts.waits.clone();
+    let progress = opts.progress.clone();
     let result = session.run(async {
         let report = deploy::up(&session.arm, spec, store, opts)
             .await
-            .map_err(|f| {
-                let step = f
-                    .step
-                    .map(|s| format!("The {} step failed. ", s.name()))
-                    .unwrap_or_default();
-                CliError::Core(f.error).with_hint(format!(
-                "{step}What finished is recorded in {}. Run the same `up` command again to resume.",
-                state_path.display()
-            ))
+            .map_err(|f| failure(f, &state_path))?;
+        let finished = report.pending.is_empty() && !cmd.dry_run;
+        // `deploy::up` released the state file; the cluster side takes it again.
+        let owner = if asked.owner.is_some() && finished {
+            let store = LockedState::lock(&state_path)?;
+            let done = deploy::owner::prepare(
+                &session.arm,
+                &store,
+                &asked,
+                &owner_opts,
+                &waits,
+                &progress,
+            )
+            .await
+            .map_err(|e| {
+                CliError::Core(e).with_hint(format!(
+                    "The owner step failed; the Azure side is finished and recorded in {}. Run the same `up` command again to resume.",
+                    state_path.display()
+                ))
             })?;
-        let attached = if cmd.attach && report.pending.is_empty() {
-            // `deploy::up` released the state file; take it again for the cluster side.
+            Some(done)
+        } else {
+            None
+        };
+        let attached = if cmd.attach && finished {
             let store = LockedState::lock(&state_path)?;
             Some(super::attach::attach_to_cluster(&session, &store, &cmd.cluster_side).await?)
         } else {
             None
         };
-        Ok((report, attached))
+        Ok((report, owner, attached))
     });
     session.close()?;
-    let (report, attached) = result?;
+    let (report, owner, attached) = result?;
+    warn_tagged(&report.state);
     if cmd.dry_run {
-        let plan =
-            serde_json::to_value(&report.plan).map_err(|e| CliError::Runtime(e.to_string()))?;
+        let mut plan = report.plan.clone();
+        plan.extend(deploy::owner::plan(&asked, &report.state, &owner_opts));
+        let plan = serde_json::to_value(&plan).map_err(|e| CliError::Runtime(e.to_string()))?;
         return print(cli, &plan);
+    }
+    if asked.root_squash == Some(true) && asked.owner.is_none() && report.state.owner.is_none() {
+        tracing::warn!(
+            "Root squash is on: root in the cluster is nobody on the cache, so a workload running as a non-root user can write only in a directory of its own. Give it the namespace path with `az-hpccache-ext up -g {} --cluster {} -n {deployment} --root-squash --owner UID:GID`.",
+            asked.resource_group,
+            asked.cluster
+        );
     }
     if !report.pending.is_empty() {
         tracing::warn!(
@@ -251,15 +356,18 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     }
     let mut v =
         serde_json::to_value(report.summary()).map_err(|e| CliError::Runtime(e.to_string()))?;
-    if let Some(kubernetes) = attached {
+    if let Some(owner) = owner {
+        v["owner"] = serde_json::to_value(owner).map_err(|e| CliError::Runtime(e.to_string()))?;
+    }
+    if let Some(attached) = attached {
         // The cluster side is done too: the next command is a workload, not a mount.
-        v["kubernetes"] = kubernetes;
+        v["kubernetes"] = super::attach::to_value(&attached)?;
         v["nextCommand"] = json!(format!(
             "kubectl hpccache verify {deployment} -n {}",
             cmd.cluster_side.kube_namespace
         ));
         print(cli, &v)?;
-        return super::attach::fail_unless_verified(&v["kubernetes"]);
+        return super::attach::fail_unless_verified(&attached);
     }
     print(cli, &v)
 }

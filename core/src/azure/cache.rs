@@ -164,6 +164,101 @@ pub struct UsageModel {
     pub extra: Map<String, Value>,
 }
 
+impl Cache {
+    /// Root squash in the default access policy's default rule, as clients get it; `None`
+    /// when the cache reports no such rule.
+    pub fn root_squash(&self) -> Option<bool> {
+        default_rule(self.properties.extra.get("securitySettings")?)?
+            .get("rootSquash")?
+            .as_bool()
+    }
+}
+
+/// The `default` policy's `default`-scope rule of a `securitySettings` object.
+fn default_rule(settings: &Value) -> Option<&Value> {
+    settings
+        .get("accessPolicies")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some("default"))?
+        .get("accessRules")?
+        .as_array()?
+        .iter()
+        .find(|r| r.get("scope").and_then(Value::as_str) == Some("default"))
+}
+
+/// The PATCH body that sets root squash in `cache`'s default rule and keeps every other
+/// policy and rule as they are (an access policy list is replaced as a whole).
+pub fn root_squash_patch(cache: &Cache, root_squash: bool) -> Value {
+    let mut settings = cache
+        .properties
+        .extra
+        .get("securitySettings")
+        .filter(|s| s.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut policies: Vec<Value> = settings
+        .get("accessPolicies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let index = match policies.iter().position(|p| p["name"] == "default") {
+        Some(i) => i,
+        None => {
+            policies.push(json!({"name": "default"}));
+            policies.len() - 1
+        }
+    };
+    let mut rules: Vec<Value> = policies[index]
+        .get("accessRules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    match rules
+        .iter_mut()
+        .find(|r| r["scope"] == "default" && r.is_object())
+    {
+        Some(rule) => rule["rootSquash"] = json!(root_squash),
+        None => rules.push(json!({
+            "scope": "default",
+            "access": "rw",
+            "suid": false,
+            "submountAccess": true,
+            "rootSquash": root_squash
+        })),
+    }
+    policies[index]["accessRules"] = Value::Array(rules);
+    settings["accessPolicies"] = Value::Array(policies);
+    json!({ "properties": { "securitySettings": settings } })
+}
+
+/// Starts changing root squash on an existing cache (a PATCH of its access policies; long
+/// running). Setting it to a value is idempotent, so a lost answer may be retried.
+pub async fn begin_set_root_squash(
+    client: &ArmClient,
+    cache: &Cache,
+    root_squash: bool,
+) -> Result<Poller> {
+    let op = Operation::new(
+        if root_squash {
+            "root squash on"
+        } else {
+            "root squash off"
+        },
+        cache.id.as_str(),
+        API_VERSION,
+        OperationKind::CreateOrUpdate,
+        FinalState::AzureAsyncOperation,
+    );
+    let req = lro::request_for(
+        &op,
+        Method::Patch,
+        Some(root_squash_patch(cache, root_squash)),
+    )
+    .retry_non_idempotent();
+    lro::start(client, req, op).await
+}
+
 pub fn cache_id(sub: &str, rg: &str, name: &str) -> ResourceId {
     ResourceId::resource(sub, rg, NAMESPACE, "caches", name)
 }

@@ -7,7 +7,7 @@
 //! the typed operations) is built from `send`, so retry and redaction rules hold everywhere.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::de::DeserializeOwned;
@@ -100,6 +100,8 @@ struct Counters {
     attempts: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
+    /// Some endpoint answered (any HTTP status) during this client's life.
+    answered: AtomicBool,
 }
 
 /// Which token a request needs.
@@ -126,6 +128,10 @@ pub struct ArmRequest {
     pub retry_non_idempotent: bool,
     /// Overrides the client's progress handle (so retries are attributed to a step).
     pub progress: Option<Progress>,
+    /// Non-2xx statuses that are answers of the operation rather than failures (the spec gives
+    /// them a body of their own, e.g. checkAmlFSSubnets' 400): returned as an
+    /// [`ArmResponse`], never retried.
+    pub accept: Vec<u16>,
 }
 
 impl ArmRequest {
@@ -138,6 +144,7 @@ impl ArmRequest {
             body: None,
             retry_non_idempotent: false,
             progress: None,
+            accept: Vec::new(),
         }
     }
 
@@ -170,9 +177,15 @@ impl ArmRequest {
         self.progress = Some(p);
         self
     }
+
+    /// Takes a non-2xx `status` as an answer to read (see [`ArmRequest::accept`]).
+    pub fn accept_status(mut self, status: u16) -> Self {
+        self.accept.push(status);
+        self
+    }
 }
 
-/// A successful (2xx) answer.
+/// A successful (2xx) answer, or one whose status the request accepted.
 #[derive(Debug, Clone)]
 pub struct ArmResponse {
     pub status: u16,
@@ -206,6 +219,16 @@ impl ArmResponse {
     /// The server-requested delay before the next request, unscaled.
     pub fn retry_after(&self) -> Option<Duration> {
         retry_after(&self.headers)
+    }
+
+    /// The ARM error this answer carries, for an accepted non-2xx answer that turns out not to
+    /// be in the shape the operation expected.
+    pub fn arm_error(&self) -> Error {
+        arm_error(&HttpResponse {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+        })
     }
 
     pub fn unexpected(&self, reason: impl Into<String>) -> Error {
@@ -421,8 +444,9 @@ impl ArmClient {
             // Decide: done, or retry after `delay` for `reason`.
             let (delay, reason, throttled, failure) = match outcome {
                 Ok(resp) => {
+                    c.answered.store(true, Ordering::Relaxed);
                     log_response(req.method, &url, &resp, elapsed);
-                    if (200..300).contains(&resp.status) {
+                    if (200..300).contains(&resp.status) || req.accept.contains(&resp.status) {
                         return Ok(ArmResponse {
                             status: resp.status,
                             headers: resp.headers,
@@ -450,9 +474,17 @@ impl ArmClient {
                 }
                 Err(TransportError {
                     message,
+                    cause,
                     maybe_sent,
                 }) => {
                     tracing::debug!(target: LOG_TARGET, "{} {} failed after {:?}: {}", req.method, redact::url_text(url.as_str()), elapsed, message);
+                    // Issue 12 item 8: a wrong or dead endpoint took 8 attempts and ~64 s of
+                    // backoff to report a raw transport error. An endpoint that never took a
+                    // connection is a setting to fix, not a blip to ride out; once something
+                    // has answered, a refused connection is retried as before.
+                    if !maybe_sent && !c.answered.load(Ordering::Relaxed) {
+                        return Err(self.unreachable(&url, audience, cause));
+                    }
                     let error = Error::Http {
                         method: req.method.to_string(),
                         url: redact::url_text(url.as_str()),
@@ -485,6 +517,24 @@ impl ArmClient {
             }
             tokio::time::sleep(delay).await;
             waited += delay;
+        }
+    }
+
+    fn unreachable(&self, url: &Url, audience: Audience, cause: String) -> Error {
+        let cloud = &self.inner.cloud;
+        let hint = match audience {
+            Audience::Graph if cloud.is_custom() && !same_origin(&cloud.graph, &cloud.arm) => {
+                "Check --graph-endpoint (HPCCACHE_GRAPH_ENDPOINT): is the URL right and the server up?"
+            }
+            _ if cloud.is_custom() => {
+                "Check --arm-endpoint (HPCCACHE_ARM_ENDPOINT): is the URL right and the server up?"
+            }
+            _ => "Check the network connection and proxy settings (HTTPS_PROXY), and --cloud",
+        };
+        Error::Unreachable {
+            endpoint: url.origin().ascii_serialization(),
+            reason: cause,
+            hint: hint.to_owned(),
         }
     }
 

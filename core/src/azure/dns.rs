@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::client::ArmClient;
+use super::client::{ArmClient, ArmRequest};
 use super::ids::ResourceId;
 use super::lro::{self, FinalState, Operation, OperationKind, Poller};
 use super::transport::Method;
@@ -33,6 +33,8 @@ pub struct PrivateZone {
 pub struct VirtualNetworkLink {
     pub id: String,
     pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub properties: LinkProperties,
     #[serde(flatten)]
@@ -74,6 +76,9 @@ pub struct RecordSet {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordSetProperties {
+    /// A record set's tags: record sets have no `tags`, only this.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +195,13 @@ pub async fn get_link(client: &ArmClient, link: &ResourceId) -> Result<Option<Vi
     client.get_optional(link.as_str(), API_VERSION).await
 }
 
+/// The zone's vnet links.
+pub async fn list_links(client: &ArmClient, zone: &ResourceId) -> Result<Vec<VirtualNetworkLink>> {
+    client
+        .list(ArmRequest::get(format!("{zone}/virtualNetworkLinks")).api_version(API_VERSION))
+        .await
+}
+
 pub async fn begin_delete_link(client: &ArmClient, link: &ResourceId) -> Result<Poller> {
     let op = Operation::new(
         "vnet link deletion",
@@ -201,25 +213,35 @@ pub async fn begin_delete_link(client: &ArmClient, link: &ResourceId) -> Result<
     lro::start(client, lro::request_for(&op, Method::Delete, None), op).await
 }
 
-pub fn a_record_set_body(addresses: &[String], ttl: u64) -> Value {
-    json!({
+pub fn a_record_set_body(
+    addresses: &[String],
+    ttl: u64,
+    metadata: &BTreeMap<String, String>,
+) -> Value {
+    let mut body = json!({
         "properties": {
             "ttl": ttl,
             "aRecords": addresses.iter().map(|a| json!({ "ipv4Address": a })).collect::<Vec<_>>()
         }
-    })
+    });
+    if !metadata.is_empty() {
+        body["properties"]["metadata"] = json!(metadata);
+    }
+    body
 }
 
-/// Writes the A record set with exactly `addresses` (every mount address of the cache).
+/// Writes the A record set with exactly `addresses` (every mount address of the cache), and
+/// `metadata` (what a record set has for tags).
 pub async fn put_a_record_set(
     client: &ArmClient,
     zone: &ResourceId,
     name: &str,
     addresses: &[String],
     ttl: u64,
+    metadata: &BTreeMap<String, String>,
 ) -> Result<RecordSet> {
     let id = a_record_set_id(zone, name);
-    let body = a_record_set_body(addresses, ttl);
+    let body = a_record_set_body(addresses, ttl, metadata);
     client
         .request(Method::Put, id.as_str(), API_VERSION, Some(&body))
         .await?
@@ -234,6 +256,22 @@ pub async fn get_a_record_set(
     client
         .get_optional(a_record_set_id(zone, name).as_str(), API_VERSION)
         .await
+}
+
+/// Every record set of the zone but its SOA (which goes with the zone), as ids.
+pub async fn list_record_sets(client: &ArmClient, zone: &ResourceId) -> Result<Vec<RecordSet>> {
+    let all: Vec<RecordSet> = client
+        .list(ArmRequest::get(format!("{zone}/ALL")).api_version(API_VERSION))
+        .await?;
+    Ok(all
+        .into_iter()
+        .filter(|r| {
+            !r.extra
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.to_ascii_lowercase().ends_with("/soa"))
+        })
+        .collect())
 }
 
 pub async fn delete_a_record_set(client: &ArmClient, zone: &ResourceId, name: &str) -> Result<()> {

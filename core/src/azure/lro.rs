@@ -125,11 +125,14 @@ impl Default for PollPolicy {
 /// What to wait for when all that is known is the resource id (the `wait` command).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
-    /// The resource exists with provisioningState Succeeded (`--created`, `--updated`).
+    /// The resource exists with provisioningState Succeeded (`--updated`; a step following a
+    /// resource it found mid-operation). A 404 is an error.
     Succeeded,
+    /// The same, but a resource that does not exist yet is waited for (`--created`).
+    Created,
     /// GET answers 404 (`--deleted`).
     Deleted,
-    /// GET answers 200, whatever the state (`--exists`).
+    /// GET answers 200, whatever the state (`--exists`); a 404 is waited through.
     Exists,
 }
 
@@ -178,6 +181,17 @@ impl Pace {
             }
         }
     }
+}
+
+/// What a 404 while polling means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On404 {
+    /// An error (a resource that vanished under a step).
+    Fail,
+    /// A saved operation URL expired: the resource itself still tells.
+    UseResource,
+    /// The resource does not exist yet: keep polling (`wait --created/--exists`, as az).
+    KeepWaiting,
 }
 
 #[derive(Debug, Clone)]
@@ -274,7 +288,7 @@ impl Poller {
             delay,
             policy,
             &self.progress,
-            false,
+            On404::Fail,
         )
         .await
     }
@@ -302,7 +316,16 @@ pub async fn resume(
         (None, Some(l)) => Phase::Location(l.clone()),
         (None, None) => Phase::Resource,
     };
-    run(client, operation, phase, First::Now, policy, progress, true).await
+    run(
+        client,
+        operation,
+        phase,
+        First::Now,
+        policy,
+        progress,
+        On404::UseResource,
+    )
+    .await
 }
 
 /// Waits on a resource by id alone: the `wait` command, or a step that finds a resource some
@@ -316,7 +339,7 @@ pub async fn wait_for_resource(
     progress: &Progress,
 ) -> Result<Option<Value>> {
     let (kind, label) = match until {
-        Until::Succeeded => (OperationKind::CreateOrUpdate, "provisioning"),
+        Until::Succeeded | Until::Created => (OperationKind::CreateOrUpdate, "provisioning"),
         Until::Deleted => (OperationKind::Delete, "deletion"),
         Until::Exists => (OperationKind::Action, "creation"),
     };
@@ -334,7 +357,10 @@ pub async fn wait_for_resource(
         First::Now,
         policy,
         progress,
-        false,
+        match until {
+            Until::Created | Until::Exists => On404::KeepWaiting,
+            Until::Succeeded | Until::Deleted => On404::Fail,
+        },
     )
     .await
 }
@@ -354,7 +380,7 @@ async fn run(
     first: First,
     policy: &PollPolicy,
     progress: &Progress,
-    fall_back_to_resource: bool,
+    on_404: On404,
 ) -> Result<Option<Value>> {
     let started = Instant::now();
     let step = progress
@@ -395,7 +421,7 @@ async fn run(
             // An operation URL kept across runs may have expired; the resource still tells,
             // at its own (adaptive) pace.
             Err(e)
-                if fall_back_to_resource
+                if on_404 == On404::UseResource
                     && e.is_not_found()
                     && !matches!(phase, Phase::Resource)
                     && op.kind != OperationKind::Action =>
@@ -403,6 +429,20 @@ async fn run(
                 phase = Phase::Resource;
                 pace = Pace::new(client, policy);
                 interval = Duration::ZERO;
+            }
+            Err(e)
+                if on_404 == On404::KeepWaiting
+                    && e.is_not_found()
+                    && matches!(phase, Phase::Resource) =>
+            {
+                progress.emit(Event::StepProgress {
+                    step: step.clone(),
+                    state: "NotFound".to_owned(),
+                    percent: None,
+                    elapsed: started.elapsed(),
+                });
+                // A 404 carries no Retry-After: the adaptive pace, as for a resource GET.
+                interval = pace.next(client, None);
             }
             Err(e) => return Err(e),
         }

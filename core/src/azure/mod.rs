@@ -5,14 +5,16 @@
 //! - [`client`]: [`client::ArmClient`], the one request function (retry, throttling, redaction).
 //! - [`lro`]: the one long-running-operation poller.
 //! - one module per provider with the typed operations the tools need: [`aks`], [`network`],
-//!   [`providers`], [`storage`], [`authorization`], [`graph`], [`cache`], [`dns`]; [`ids`] for
-//!   resource ids.
+//!   [`providers`], [`storage`], [`authorization`], [`graph`], [`cache`], [`dns`], [`amlfs`]
+//!   (Azure Managed Lustre); [`ids`] for resource ids.
 //!
 //! The generated azure_mgmt_* crates are not used to send anything: their long-running futures
-//! re-send the PUT on every poll. Bodies here are small serde structs checked against the
-//! official specs (tests/azure_spec_bodies.rs).
+//! re-send the PUT on every poll. Bodies here are small serde structs, or for Managed Lustre the
+//! generated models of azure_mgmt_storagecache, checked against the official specs
+//! (tests/azure_spec_bodies.rs).
 
 pub mod aks;
+pub mod amlfs;
 pub mod authorization;
 pub mod cache;
 pub mod client;

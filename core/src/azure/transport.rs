@@ -69,14 +69,20 @@ pub struct HttpResponse {
 #[derive(Debug, Clone)]
 pub struct TransportError {
     pub message: String,
+    /// The innermost cause alone (`Connection refused (os error 111)`), for messages that
+    /// already say which request failed.
+    pub cause: String,
     /// False only when the request certainly never reached the server (connection refused, DNS
-    /// failure); then even a POST can be sent again.
+    /// failure, connect timeout); then even a POST can be sent again.
     pub maybe_sent: bool,
 }
 
 pub trait Transport: Send + Sync {
     fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>>;
 }
+
+/// How long a TCP (and TLS) connection may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The real transport: reqwest with rustls; certificates always verified, redirects not followed
 /// (ARM does not redirect, and following one could carry the token elsewhere).
@@ -89,7 +95,9 @@ impl ReqwestTransport {
     pub fn new(request_timeout: Duration) -> crate::Result<Self> {
         let client = reqwest::Client::builder()
             .use_rustls_tls()
-            .connect_timeout(Duration::from_secs(30))
+            // A reachable endpoint accepts in well under a second; an unreachable one must not
+            // hold a command for long before it says so (issue 12 item 8).
+            .connect_timeout(CONNECT_TIMEOUT)
             .timeout(request_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -145,13 +153,20 @@ impl Transport for ReqwestTransport {
 fn describe(e: reqwest::Error) -> TransportError {
     // Walk the source chain: reqwest's top-level text ("error sending request") says little.
     let mut message = e.to_string();
+    let mut cause = message.clone();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
+        cause = s.to_string();
         message.push_str(": ");
-        message.push_str(&s.to_string());
+        message.push_str(&cause);
         source = s.source();
     }
     TransportError {
+        cause: if e.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            cause
+        },
         maybe_sent: !e.is_connect(),
         message: if e.is_timeout() {
             format!("timed out ({message})")

@@ -4,12 +4,14 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::UpOptions;
 use super::plan::PlanItem;
+use super::preflight::Preflight;
 use super::spec::UpSpec;
 use crate::Result;
 use crate::azure::{ArmClient, PollPolicy};
 use crate::progress::Progress;
-use crate::state::{LockedState, State};
+use crate::state::{LockedState, Neighbours, State};
 
 /// How long to wait for what.
 #[derive(Debug, Clone)]
@@ -51,30 +53,37 @@ pub struct Ctx {
     pub mode: Mode,
     pub waits: Waits,
     pub progress: Progress,
+    /// The cluster and vnet, read before the run.
+    pub preflight: Preflight,
+    /// What the other deployments' state files beside this one record.
+    pub neighbours: Neighbours,
     state: Mutex<State>,
     store: Option<LockedState>,
     plan: Mutex<Vec<PlanItem>>,
 }
 
 impl Ctx {
-    /// `store` is `None` for a dry run: nothing is written, not even the state file.
+    /// In a dry run the store is dropped: nothing is written, not even the state file.
     pub fn new(
         client: ArmClient,
         spec: UpSpec,
-        mode: Mode,
-        waits: Waits,
-        progress: Progress,
+        opts: &UpOptions,
         state: State,
-        store: Option<LockedState>,
+        store: LockedState,
+        preflight: Preflight,
+        neighbours: Neighbours,
     ) -> Self {
+        let mode = opts.mode;
         Self {
             client,
             spec,
             mode,
-            waits,
-            progress,
+            waits: opts.waits.clone(),
+            progress: opts.progress.clone(),
+            preflight,
+            neighbours,
             state: Mutex::new(state),
-            store: if mode == Mode::DryRun { None } else { store },
+            store: (mode != Mode::DryRun).then_some(store),
             plan: Mutex::new(Vec::new()),
         }
     }

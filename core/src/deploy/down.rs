@@ -1,15 +1,25 @@
 //! `down`: flush the cache first (a write-back cache holds data not yet in Blob), then delete the
 //! storage target, the cache, the DNS record set, link and zone, the role assignments and the
-//! subnet, in that order and only those this tool created. The storage account and container
-//! stay unless `delete_data`. Each deletion is saved at once, so an interrupted `down` resumes.
+//! subnet, in that order and only those this tool created (with `adopt`, also those that carry
+//! the deployment's tag). The storage account and container stay unless `delete_data`. Each
+//! deletion is saved at once, so an interrupted `down` resumes.
+//!
+//! Nothing another deployment uses is deleted (issue 12 item 1): a resource another state file
+//! beside this one records, a DNS object tagged for another deployment, and a zone (with its
+//! vnet link) that still holds record sets this run did not delete, or other links, are kept
+//! and reported with the reason.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::azure::ids::same_id;
 use crate::azure::lro::Until;
 use crate::azure::{ArmClient, ResourceId, authorization, cache, dns, lro, network, storage};
 use crate::progress::{Event, Progress};
-use crate::state::{LockedState, State};
+use crate::state::{LockedState, Neighbours, State};
 use crate::{Error, InvalidInput, Result};
+
+use super::spec::DEPLOYMENT_TAG;
 
 use super::context::Waits;
 use super::steps::keys;
@@ -24,6 +34,8 @@ pub struct DownOptions {
     pub yes: bool,
     /// Start the cache's deletion and stop (the rest needs it gone).
     pub no_wait: bool,
+    /// Also delete what carries this deployment's tag without being created by its state file.
+    pub adopt: bool,
     pub waits: Waits,
     pub progress: Progress,
 }
@@ -34,6 +46,10 @@ pub struct DownReport {
     pub deleted: Vec<String>,
     /// Resources left in place: not created by this tool, or data kept.
     pub kept: Vec<String>,
+    /// Why some of `kept` were kept although this deployment created them: (id, reason).
+    pub reasons: Vec<(String, String)>,
+    /// Kept resources that carry this deployment's tag: `adopt` would delete them.
+    pub adoptable: Vec<String>,
     /// True when `--no-wait` left the cache deleting; run `down` again to finish.
     pub pending: bool,
     pub state: State,
@@ -47,13 +63,16 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
     let mut report = DownReport {
         deleted: Vec::new(),
         kept: Vec::new(),
+        reasons: Vec::new(),
+        adoptable: Vec::new(),
         pending: false,
         state: state.clone(),
     };
+    let neighbours = Neighbours::load(store.path(), &state.deployment);
     let owned = |s: &State, key: &str| {
         s.resources
             .get(key)
-            .filter(|r| r.created)
+            .filter(|r| r.created || (opts.adopt && r.tagged))
             .map(|r| r.id.clone())
     };
     let holds_data = state.steps.contains_key("target");
@@ -111,7 +130,15 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
         let Some(r) = state.resources.get(*key).cloned() else {
             continue;
         };
-        if !r.created {
+        if !(r.created || (opts.adopt && r.tagged)) {
+            if r.tagged {
+                report.adoptable.push(r.id.clone());
+            }
+            report.kept.push(r.id.clone());
+            continue;
+        }
+        if let Some(why) = keep_reason(client, *kind, &r.id, &state, &neighbours, &report).await? {
+            report.reasons.push((r.id.clone(), why));
             report.kept.push(r.id.clone());
             continue;
         }
@@ -155,6 +182,101 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
         });
     }
     Ok(report)
+}
+
+/// Why a resource this deployment may delete must stay, if it must: another deployment
+/// records it or is tagged on it, or (a zone and its link) something else still needs it.
+async fn keep_reason(
+    client: &ArmClient,
+    kind: Kind,
+    id: &str,
+    state: &State,
+    neighbours: &Neighbours,
+    report: &DownReport,
+) -> Result<Option<String>> {
+    // A zone and its link are in use while records resolve through them, which the zone
+    // itself tells (below); another state file naming them says only that it found them, and
+    // keeps naming them after its own `down`.
+    if !matches!(kind, Kind::Zone | Kind::Link)
+        && let Some(other) = neighbours.recording(id)
+    {
+        return Ok(Some(format!(
+            "the state file of deployment {other} records it too"
+        )));
+    }
+    let rid = ResourceId::parse(id)?;
+    let deployment = state.deployment.as_str();
+    let tagged_for = |tags: &BTreeMap<String, String>| {
+        tags.get(DEPLOYMENT_TAG)
+            .filter(|d| d.as_str() != deployment)
+            .map(|d| format!("it carries the tag {DEPLOYMENT_TAG}={d}"))
+    };
+    match kind {
+        Kind::Records => {
+            let zone = rid.parent().ok_or_else(|| bad_id(id))?;
+            Ok(dns::get_a_record_set(client, &zone, rid.name())
+                .await?
+                .and_then(|r| tagged_for(&r.properties.metadata)))
+        }
+        Kind::Link => {
+            if let Some(l) = dns::get_link(client, &rid).await?
+                && let Some(why) = tagged_for(&l.tags)
+            {
+                return Ok(Some(why));
+            }
+            let zone = rid.parent().ok_or_else(|| bad_id(id))?;
+            zone_in_use(client, &zone, id).await
+        }
+        Kind::Zone => {
+            let link_kept = state
+                .resources
+                .get(keys::VNET_LINK)
+                .is_some_and(|l| report.kept.contains(&l.id));
+            if link_kept {
+                return Ok(Some(
+                    "its vnet link is kept, and a zone with links cannot be deleted".to_owned(),
+                ));
+            }
+            if let Some(z) = dns::get_zone(client, &rid).await?
+                && let Some(why) = tagged_for(&z.tags)
+            {
+                return Ok(Some(why));
+            }
+            zone_in_use(client, &rid, id).await
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Why the zone (or its link, `own` being the link's id) must stay: record sets besides its
+/// SOA, or links besides `own`, that this run did not delete.
+async fn zone_in_use(client: &ArmClient, zone: &ResourceId, own: &str) -> Result<Option<String>> {
+    let records: Vec<String> = optional(dns::list_record_sets(client, zone).await)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    if !records.is_empty() {
+        return Ok(Some(format!(
+            "zone {} still holds record sets this deployment does not delete ({})",
+            zone.name(),
+            records.join(", ")
+        )));
+    }
+    let links: Vec<String> = optional(dns::list_links(client, zone).await)?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| !same_id(&l.id, own))
+        .map(|l| l.name)
+        .collect();
+    if !links.is_empty() {
+        return Ok(Some(format!(
+            "zone {} still has other vnet links ({})",
+            zone.name(),
+            links.join(", ")
+        )));
+    }
+    Ok(None)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,12 +6,16 @@
 //! - [`executor`]: runs the steps concurrently, recording each in the state file.
 //! - [`steps`]: one module per step: observe → write what differs → wait.
 //! - [`summary`]: what `up` prints at the end.
+//! - [`owner`]: `up --owner`, after the plan: a directory for a non-root user (a job in
+//!   the cluster, with root squash off meanwhile).
 //! - [`down`], [`status`]: taking a deployment apart; reading it back live.
 
 pub mod context;
 pub mod down;
 pub mod executor;
+pub mod owner;
 pub mod plan;
+pub mod preflight;
 pub mod spec;
 pub mod status;
 mod steps;
@@ -29,7 +33,7 @@ pub use summary::Summary;
 use crate::Error;
 use crate::azure::ArmClient;
 use crate::progress::Progress;
-use crate::state::{LockedState, State};
+use crate::state::{LockedState, Neighbours, State};
 
 /// Who runs `up` and how.
 #[derive(Debug, Clone)]
@@ -77,7 +81,7 @@ impl From<Error> for UpFailure {
 /// In a dry run nothing is written, neither to Azure nor to the file.
 pub async fn up(
     client: &ArmClient,
-    spec: UpSpec,
+    mut spec: UpSpec,
     store: LockedState,
     opts: UpOptions,
 ) -> Result<UpReport, UpFailure> {
@@ -107,17 +111,19 @@ pub async fn up(
         }
         .into());
     }
-    // An explicit --subnet-prefix outside the vnet or overlapping is bad input: refuse it
-    // before any step writes (only the cluster and its vnet are read).
-    steps::subnet::preflight(client, &spec).await?;
+    spec.keep_recorded(&state);
+    preflight::check_recorded_cluster(&spec, &state).map_err(Error::from)?;
+    let neighbours = Neighbours::load(store.path(), &spec.deployment);
+    // Reads only: nothing is written before the cluster is known and the request checked.
+    let pre = preflight::run(client, &spec, &state, &neighbours).await?;
     let ctx = Arc::new(context::Ctx::new(
         client.clone(),
         spec,
-        opts.mode,
-        opts.waits,
-        opts.progress,
+        &opts,
         state,
-        Some(store),
+        store,
+        pre,
+        neighbours,
     ));
     let outcome = executor::run(ctx.clone()).await.map_err(|f| UpFailure {
         step: Some(f.step),

@@ -80,6 +80,7 @@ pub async fn attach(
     };
     let pair = manifests::pair(&req.spec, namespace, false);
     let (pv, claim) = (pair.pv_name().to_string(), pair.claim_name().to_string());
+    mount::require_namespaces(client, &req.namespaces).await?;
     let result = mount::mount(client, &req).await;
     if let Some((_, e)) = result.failed.into_iter().next() {
         return Err(e);

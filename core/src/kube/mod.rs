@@ -7,16 +7,20 @@
 //! - [`mount`]: apply pairs to many namespaces with a bounded number of requests in flight.
 //! - [`workload`]: add/remove the volume in a deployment, statefulset or daemonset.
 //! - [`probe`]: run a probe pod, read its report, always remove it.
+//! - [`owner`]: run the job of `up --owner` (a directory for a non-root user), always
+//!   remove it.
 //! - [`verify`]: the checklist, each failure with its fix.
-//! - [`status`], [`unmount`].
+//! - [`status`], [`unmount`]; [`in_use`]: the pods a deployment's `down` would break.
 //!
 //! Nothing here prints; results are values the binaries render.
 
 pub mod apply;
 pub mod attach;
 pub mod existing;
+pub mod in_use;
 pub mod manifests;
 pub mod mount;
+pub mod owner;
 pub mod probe;
 pub mod status;
 pub mod unmount;
@@ -40,7 +44,7 @@ pub const LABEL_VOLUME: &str = "hpccache.azure.com/volume";
 /// Errors of the cluster side.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{action}: {source}")]
+    #[error("{action}: {}", server_error(source))]
     Api {
         action: String,
         #[source]
@@ -48,7 +52,11 @@ pub enum Error {
     },
     #[error("{0}")]
     Refused(String),
-    #[error("interrupted; probe pods were removed")]
+    /// What the command was pointed at does not exist (a namespace, a deployment's volume
+    /// in a namespace): nothing was changed.
+    #[error("{0}")]
+    NotFound(String),
+    #[error("interrupted; the probe or job pods this command started were removed")]
     Interrupted,
     #[error("{0}")]
     Invalid(String),
@@ -74,6 +82,22 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An API server's answer as kubectl prints it (`Error from server (NotFound): namespaces
+/// "ghost" not found`), never kube's `Status { .. }` debug dump; other errors as they are.
+fn server_error(e: &::kube::Error) -> String {
+    match e {
+        ::kube::Error::Api(s) => {
+            let reason = if s.reason.is_empty() {
+                s.code.to_string()
+            } else {
+                s.reason.clone()
+            };
+            format!("Error from server ({reason}): {}", s.message)
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Whether the server is asked to validate only (`--dry-run=server` → `dryRun=All`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DryRun {
@@ -84,4 +108,8 @@ pub enum DryRun {
 
 pub(crate) fn is_not_found(e: &::kube::Error) -> bool {
     matches!(e, ::kube::Error::Api(s) if s.code == 404)
+}
+
+pub(crate) fn is_forbidden(e: &::kube::Error) -> bool {
+    matches!(e, ::kube::Error::Api(s) if s.code == 403)
 }

@@ -1,6 +1,8 @@
 //! `mount`: one PV/claim pair per namespace (plus the workload patch), applied
 //! concurrently with a bounded number of namespaces in flight.
 
+use std::collections::BTreeSet;
+
 use ::kube::Api;
 use ::kube::api::ListParams;
 
@@ -12,7 +14,7 @@ use super::apply::{self, Outcome};
 use super::existing::{self, Existing};
 use super::manifests::{self, Pair, VolumeSpec};
 use super::workload::{self, WorkloadMount};
-use super::{DryRun, Error, Result};
+use super::{DryRun, Error, Result, is_forbidden};
 use crate::spec::kube::Workload;
 use crate::state::KubeObject;
 
@@ -81,6 +83,50 @@ pub async fn namespaces_matching(client: &::kube::Client, selector: &str) -> Res
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Fails, naming them, when any of `names` is not a namespace of the cluster: a mount
+/// checks before it applies anything, so `-n ghost` leaves no volume behind (the PV is
+/// cluster-wide and would be created before the claim's namespace is found missing).
+/// One list of namespaces; a user who may not list them has each one read instead.
+pub async fn require_namespaces(client: &::kube::Client, names: &[String]) -> Result<()> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let missing: Vec<&String> = match api.list(&ListParams::default()).await {
+        Ok(list) => {
+            let existing: BTreeSet<String> = list
+                .items
+                .into_iter()
+                .filter_map(|n| n.metadata.name)
+                .collect();
+            names.iter().filter(|n| !existing.contains(*n)).collect()
+        }
+        Err(e) if is_forbidden(&e) => {
+            let mut missing = Vec::new();
+            for n in names {
+                match api.get_opt(n).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => missing.push(n),
+                    // Not allowed to read it either: the apply will say what the server thinks.
+                    Err(e) if is_forbidden(&e) => {}
+                    Err(e) => return Err(Error::api(format!("read namespace {n}"))(e)),
+                }
+            }
+            missing
+        }
+        Err(e) => return Err(Error::api("list namespaces")(e)),
+    };
+    let quoted: Vec<String> = missing.iter().map(|n| format!("\"{n}\"")).collect();
+    match quoted.as_slice() {
+        [] => Ok(()),
+        [one] => Err(Error::NotFound(format!(
+            "namespaces {one} not found; nothing was applied. Create it first (kubectl create namespace {}) or pass another -n",
+            missing[0]
+        ))),
+        many => Err(Error::NotFound(format!(
+            "namespaces {} not found; nothing was applied. Create them first or pass other namespaces with -n",
+            many.join(", ")
+        ))),
+    }
 }
 
 /// The pairs a request makes, in namespace order.

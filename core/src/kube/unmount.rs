@@ -29,16 +29,48 @@ impl Removed {
     }
 }
 
-/// Unmounts every pair of `deployment`; `recorded` is the state file's list (for the
-/// workloads patched). Refuses, before changing anything, while a pod this tool did not
-/// patch mounts a claim — unless `force`.
+/// Unmounts the pairs of `deployment` whose claims are in `namespaces` (`None`: every
+/// namespace, and volumes whose claim is gone); `recorded` is the state file's list (for
+/// the workloads patched). Refuses, before changing anything, when a namespace named holds
+/// nothing of the deployment (as `kubectl delete` refuses a name it cannot find), and while
+/// a pod this tool did not patch mounts a claim — unless `force`.
 pub async fn unmount(
     client: &::kube::Client,
     deployment: &str,
     recorded: &[KubeObject],
     force: bool,
+    namespaces: Option<&[String]>,
 ) -> Result<Vec<Removed>> {
-    let volumes = status(client, deployment).await?;
+    let mut volumes = status(client, deployment).await?;
+    if let Some(scope) = namespaces {
+        let empty: Vec<&String> = scope
+            .iter()
+            .filter(|ns| !volumes.iter().any(|v| &&v.namespace == ns))
+            .collect();
+        if !empty.is_empty() {
+            let mut elsewhere: Vec<&str> = volumes
+                .iter()
+                .map(|v| v.namespace.as_str())
+                .filter(|n| !n.is_empty())
+                .collect();
+            elsewhere.dedup();
+            let quoted: Vec<String> = empty.iter().map(|n| format!("\"{n}\"")).collect();
+            return Err(Error::NotFound(format!(
+                "no volume of deployment {deployment} in namespace{} {}; nothing was removed. {}",
+                if empty.len() == 1 { "" } else { "s" },
+                quoted.join(", "),
+                if elsewhere.is_empty() {
+                    "It has no volume in any namespace".to_string()
+                } else {
+                    format!(
+                        "It has volumes in: {} (pass them with -n, or --all-namespaces for all)",
+                        elsewhere.join(", ")
+                    )
+                }
+            )));
+        }
+        volumes.retain(|v| scope.contains(&v.namespace));
+    }
     if !force {
         let mut blockers = Vec::new();
         for v in volumes.iter().filter(|v| !v.namespace.is_empty()) {

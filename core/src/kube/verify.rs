@@ -24,10 +24,17 @@ pub struct Expected {
     pub server: Option<String>,
     /// The cache's namespace paths; the PV's path must be one of them or under one.
     pub paths: Vec<String>,
-    /// For the fixes: cache name and resource group, DNS zone, the cluster's vnet id.
+    /// For the fixes: cache name and resource group, DNS zone, the cluster's vnet id, the
+    /// cluster's name and resource group (for `up`).
     pub cache: Option<(String, String)>,
     pub zone: Option<(String, String)>,
     pub vnet_id: Option<String>,
+    pub cluster: Option<(String, String)>,
+    /// Root squash as recorded: what the root probe's write should meet.
+    pub root_squash: bool,
+    /// The uid and gid `up --owner` gave the namespace path to: the non-root probe's user
+    /// when `--as-user` is not given.
+    pub owner: Option<(u32, u32)>,
 }
 
 impl Expected {
@@ -53,6 +60,12 @@ impl Expected {
             cache: state.resources.get("cache").map(|r| split(&r.id)),
             zone: state.resources.get("dnsZone").map(|r| split(&r.id)),
             vnet_id: state.cluster.as_ref().and_then(|c| c.vnet_id.clone()),
+            cluster: state
+                .cluster
+                .as_ref()
+                .map(|c| (c.name.clone(), c.resource_group.clone())),
+            root_squash: state.cache.as_ref().is_some_and(|c| c.root_squash),
+            owner: state.owner.as_ref().map(|o| (o.uid, o.gid)),
         }
     }
 }
@@ -63,9 +76,17 @@ const BIND_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub image: String,
-    /// The non-root probe's uid (`--as-user`).
-    pub as_user: u32,
+    /// The second probe's uid (`--as-user`); without it, the owner `up --owner` recorded,
+    /// else no second probe.
+    pub as_user: Option<u32>,
     pub timeout: Duration,
+}
+
+impl VerifyOptions {
+    /// The uid of the second probe, if there is one.
+    fn second_user(&self, e: &Expected) -> Option<u32> {
+        self.as_user.or(e.owner.map(|(uid, _)| uid))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,11 +108,6 @@ pub struct Check {
     /// How to fix a failure: lines to read or commands to run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fix: Vec<String>,
-    /// A failure that says what a workload will meet rather than that the volume is broken:
-    /// the non-root probe mounting fine but unable to write (root squash, ownership).
-    /// `kubectl hpccache verify` still fails on it; `az-hpccache-ext attach` warns.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub advisory: bool,
 }
 
 impl Check {
@@ -101,7 +117,6 @@ impl Check {
             status: Status::Pass,
             detail,
             fix: Vec::new(),
-            advisory: false,
         }
     }
     fn fail(name: impl Into<String>, detail: impl Into<String>, fix: Vec<String>) -> Check {
@@ -110,7 +125,6 @@ impl Check {
             status: Status::Fail,
             detail: Some(detail.into()),
             fix,
-            advisory: false,
         }
     }
     fn skip(name: impl Into<String>) -> Check {
@@ -119,7 +133,6 @@ impl Check {
             status: Status::Skip,
             detail: None,
             fix: Vec::new(),
-            advisory: false,
         }
     }
 }
@@ -132,8 +145,16 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// Whether the volume works as the recorded settings say it should: every check
+    /// passed. `kubectl hpccache verify` and `az-hpccache-ext up --attach`/`attach` both
+    /// decide their exit code by this alone.
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.status == Status::Pass)
+    }
+
+    /// The checks that did not pass.
+    pub fn not_passed(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status != Status::Pass)
     }
 }
 
@@ -292,22 +313,14 @@ async fn checklist(
         ));
     }
 
-    // The probes: as root (does it mount at all?), then as the workload's user.
+    // The probes: as root (does it mount, and does its write meet the recorded root
+    // squash?), then as the workload's user.
     let root = run_probe(client, e, opts, None).await?;
     let name = format!("probe as root mounts {server}:{path}");
-    let root_wrote = matches!(&root, ProbeOutcome::Report(r) if r.ok());
     let root_ok = match &root {
-        // This probe asks whether the volume mounts; whether root may write (root squash)
-        // is the next probe's question, asked as the workload's user.
         ProbeOutcome::Report(r) => {
-            let mut c = report_check(name, r, Vec::new());
-            if c.status == Status::Fail {
-                c.status = Status::Pass;
-                c.detail = c
-                    .detail
-                    .map(|d| format!("{d} (root squash maps root to nobody)"));
-            }
-            checks.push(c);
+            checks.push(Check::pass(name, Some(df(r))));
+            checks.push(root_write(e, r, &path));
             true
         }
         ProbeOutcome::MountFailed(msg) => {
@@ -330,25 +343,73 @@ async fn checklist(
             false
         }
     };
-    let name = format!("probe as uid {} can write", opts.as_user);
+    let Some(uid) = opts.second_user(e) else {
+        return Ok(done(e, checks));
+    };
+    let name = format!("probe as uid {uid} can write");
     if !root_ok {
         checks.push(Check::skip(name));
         return Ok(done(e, checks));
     }
-    match run_probe(client, e, opts, Some(opts.as_user)).await? {
-        ProbeOutcome::Report(r) if r.ok() => checks.push(report_check(name, &r, Vec::new())),
-        ProbeOutcome::Report(r) => {
-            let fix = write_fixes(e, opts.as_user, &path, root_wrote);
-            let mut check = report_check(name, &r, fix);
-            check.advisory = true;
-            checks.push(check);
-        }
+    match run_probe(client, e, opts, Some(uid)).await? {
+        ProbeOutcome::Report(r) if r.ok() => checks.push(Check::pass(
+            name,
+            Some(format!("{}, write and read back ok", df(&r))),
+        )),
+        ProbeOutcome::Report(r) => checks.push(Check::fail(
+            name,
+            format!("{}: {}", df(&r), write_error(&r)),
+            write_fixes(e, uid, &path),
+        )),
         ProbeOutcome::MountFailed(msg) => checks.push(mount_failure(name, &msg, e)),
         ProbeOutcome::NotAllowed(why) | ProbeOutcome::Failed(why) => {
             checks.push(Check::fail(name, why, Vec::new()))
         }
     }
     Ok(done(e, checks))
+}
+
+/// The root probe's write, judged by the recorded root squash: off, root must write; on,
+/// root is nobody on the cache and must not (a write that went through means the cache
+/// does not squash root after all). Never a pass beside a refused write that was expected
+/// to work.
+fn root_write(e: &Expected, r: &Report, path: &str) -> Check {
+    let (cache, rg) = cache_and_group(e);
+    if !e.root_squash {
+        let name = "probe as root can write";
+        return if r.ok() {
+            Check::pass(name, Some("write and read back ok".into()))
+        } else {
+            Check::fail(
+                name,
+                write_error(r),
+                vec![
+                    "Root squash is recorded off, yet root on the nodes cannot write: the cache's access policy squashes root (or makes the export read-only). Turn root squash off again:".into(),
+                    format!("az-hpccache-ext cache update -g {rg} -n {cache} --no-root-squash"),
+                ],
+            )
+        };
+    }
+    let name = "probe as root cannot write (root squash is on)";
+    if r.write {
+        Check::fail(
+            name,
+            format!(
+                "root wrote to {path}: the cache does not squash root, or the directory is writable by everyone"
+            ),
+            vec![
+                "Root squash is recorded on; turn it on again on the cache:".into(),
+                format!("az-hpccache-ext cache update -g {rg} -n {cache} --root-squash"),
+            ],
+        )
+    } else {
+        // The shell's "Permission denied" is left out: beside a pass it would read as a
+        // failure passed off as success.
+        Check::pass(
+            name,
+            Some("root on the nodes is nobody on the cache, so its write was refused, as root squash intends".into()),
+        )
+    }
 }
 
 fn done(e: &Expected, checks: Vec<Check>) -> Verification {
@@ -365,10 +426,9 @@ fn finish_skipped(checks: &mut Vec<Check>, e: &Expected, opts: &VerifyOptions) {
         e.namespace, e.claim
     )));
     checks.push(Check::skip("probe as root mounts the volume"));
-    checks.push(Check::skip(format!(
-        "probe as uid {} can write",
-        opts.as_user
-    )));
+    if let Some(uid) = opts.second_user(e) {
+        checks.push(Check::skip(format!("probe as uid {uid} can write")));
+    }
 }
 
 async fn run_probe(
@@ -391,23 +451,29 @@ async fn run_probe(
     .await
 }
 
-fn report_check(name: String, r: &Report, fix: Vec<String>) -> Check {
-    let df = format!(
+/// The probe's `df` line: what it mounted, how big, where, as whom.
+fn df(r: &Report) -> String {
+    format!(
         "{} size {} used {} avail {} ({}) at {}, uid {}",
         r.source, r.size, r.used, r.available, r.use_percent, r.mount_point, r.uid
-    );
-    if r.ok() {
-        Check::pass(name, Some(format!("{df}, write and read back ok")))
-    } else {
-        let why = r.error.clone().unwrap_or_else(|| {
-            if r.write {
-                "the file read back differs".into()
-            } else {
-                "cannot write".into()
-            }
-        });
-        Check::fail(name, format!("{df}: {why}"), fix)
-    }
+    )
+}
+
+/// Why a probe's write failed, as its shell said.
+fn write_error(r: &Report) -> String {
+    r.error.clone().unwrap_or_else(|| {
+        if r.write {
+            "the file read back differs".into()
+        } else {
+            "cannot write".into()
+        }
+    })
+}
+
+fn cache_and_group(e: &Expected) -> (String, String) {
+    e.cache
+        .clone()
+        .unwrap_or_else(|| ("<cache>".into(), "<resource-group>".into()))
 }
 
 /// The kubelet's `Output:` line, which names the cause.
@@ -462,35 +528,39 @@ fn mount_failure(name: String, msg: &str, e: &Expected) -> Check {
     Check::fail(name, out.to_string(), fix)
 }
 
-/// Why a non-root user cannot write, and what fixes it. The export's root belongs to root,
-/// so the workload's user needs a directory chowned to it — which root squash (root on the
-/// nodes is nobody on the cache) forbids.
-fn write_fixes(e: &Expected, uid: u32, path: &str, root_wrote: bool) -> Vec<String> {
-    let (cache, rg) = e
-        .cache
+/// Why a non-root user cannot write, and what fixes it. The export's root belongs to root
+/// (mode 0755), so the workload's user needs a directory of its own: `up --owner` gives it
+/// one (with root squash off for the moment, as only an unsquashed root may chown).
+fn write_fixes(e: &Expected, uid: u32, path: &str) -> Vec<String> {
+    let (cluster, cluster_rg) = e
+        .cluster
         .clone()
-        .unwrap_or_else(|| ("<cache>".into(), "<resource-group>".into()));
-    let chown = format!(
-        "initContainers: [{{name: chown, image: busybox:1.36, command: [sh, -c, \"mkdir -p /mnt/azure/data && chown {uid}:{uid} /mnt/azure/data\"], volumeMounts: [{{name: {}, mountPath: /mnt/azure}}]}}]  # then use {path}/data",
-        super::workload::volume_name(&e.claim)
+        .unwrap_or_else(|| ("<cluster>".into(), "<resource-group>".into()));
+    let squash = if e.root_squash { " --root-squash" } else { "" };
+    let up = format!(
+        "az-hpccache-ext up -g {cluster_rg} --cluster {cluster} -n {}{squash} --owner {uid}:{uid}",
+        e.deployment
     );
-    if root_wrote {
-        return vec![
-            format!(
-                "The export's root is owned by root; uid {uid} needs a directory of its own. Root squash is off, so an init container running as root can chown one:"
-            ),
-            chown,
-        ];
+    let mut out = Vec::new();
+    if e.owner.is_some_and(|(owner, _)| owner == uid) {
+        out.push(format!(
+            "The state file records {path} given to uid {uid}, yet it cannot write there: the directory's owner or mode changed since."
+        ));
     }
-    vec![
-        format!(
-            "Root squash is on: root on the nodes is nobody on the cache, so nothing in the cluster can give uid {uid} a directory."
-        ),
-        "Fix 1: change the cache's access policy so root on the clients stays root (then a workload running as root, or one that chowns its directory, can write):".into(),
-        format!("az-hpccache-ext cache update -g {rg} -n {cache} --no-root-squash"),
-        format!(
-            "Fix 2: keep root squash and give uid {uid} a directory once: run Fix 1, let this init container (running as root) chown it, then turn root squash back on with `az-hpccache-ext cache update -g {rg} -n {cache} --root-squash`:"
-        ),
-        chown,
-    ]
+    if e.root_squash {
+        out.push(format!(
+            "Root squash is on: root in the cluster is nobody on the cache and cannot give uid {uid} a directory. This turns root squash off for a one-shot job that chowns {path} to uid {uid}, then on again:"
+        ));
+        out.push(up);
+        return out;
+    }
+    out.push(format!(
+        "The export's root belongs to root; uid {uid} needs a directory of its own. This runs a one-shot job that chowns {path} to uid {uid}:"
+    ));
+    out.push(up);
+    out.push(format!(
+        "Or let an init container running as root chown a directory of the volume: initContainers: [{{name: chown, image: busybox:1.36, command: [sh, -c, \"mkdir -p /mnt/azure/data && chown {uid}:{uid} /mnt/azure/data\"], volumeMounts: [{{name: {}, mountPath: /mnt/azure}}]}}]  # then use {path}/data",
+        super::workload::volume_name(&e.claim)
+    ));
+    out
 }

@@ -7,7 +7,7 @@
 
 use proptest::prelude::*;
 
-use super::{cidr, kube, location, names, nfs, sku, tags};
+use super::{amlfs, cidr, kube, location, names, nfs, sku, tags};
 use crate::InvalidInput;
 
 /// Arbitrary Unicode, and strings from the alphabet the rules care about (so that some pass).
@@ -22,6 +22,9 @@ fn arb_input() -> impl Strategy<Value = String> {
         "(vers=3|hard|soft|proto=tcp|proto=udp|nolock|retry=[0-9]{1,9}|rsize=[0-9]{1,9}|ro|intr|nfsvers=[0-9]|vers=4)(,(vers=3|hard|soft|proto=tcp|retry=[0-9]{1,12}|ro|[a-z]{1,5}=?[a-z0-9]{0,4})){0,5}",
         "[a-z]{1,8}(=|==|!=| in | notin )?\\(?[a-z0-9,]{0,10}\\)?(,!?[a-z]{1,6}){0,3}",
         "(deployment|deploy|statefulset|sts|daemonset|ds|pod|Deployment)/[a-z0-9.-]{0,20}",
+        "(amlfs|AMLFS)-(durable|Durable)-(premium|Premium)-(40|125|250|500|50)",
+        "(Mon|monday|SUN|Friday|Fri|x)[a-z]{0,3}, ?[0-9]{1,3}:[0-9]{1,3}",
+        "([0-9*]{1,3}|\\[[0-9,/-]{0,8}\\])(\\.([0-9*]{1,3}|\\[[0-9,/-]{0,8}\\])){2,4}@(tcp[0-9]?|o2ib)(;[0-9.]{1,15}@tcp)?",
     ]
 }
 
@@ -65,11 +68,11 @@ proptest! {
     #[test]
     fn fuzz_azure_names(v in arb_input()) {
         type V = fn(&str, &str) -> Result<String, InvalidInput>;
-        let all: [V; 11] = [
+        let all: [V; 13] = [
             names::resource_group, names::cache, names::storage_target, names::deployment,
             names::storage_account, names::blob_container, names::subnet,
             names::virtual_network, names::aks_cluster, names::private_dns_zone,
-            names::dns_record_set,
+            names::dns_record_set, names::aml_filesystem, names::import_job,
         ];
         for f in all {
             check(&v, |x| f(FLAG, x), s)?;
@@ -91,6 +94,21 @@ proptest! {
     fn fuzz_paths_and_mount_options(v in arb_input()) {
         check(&v, |x| nfs::namespace_path(FLAG, x), s)?;
         check(&v, |x| nfs::mount_options(FLAG, x), |o| o.join(","))?;
+    }
+
+    #[test]
+    fn fuzz_managed_lustre_values(v in arb_input()) {
+        check(&v, |x| amlfs::sku(FLAG, x), |k| k.to_string())?;
+        for k in amlfs::AmlfsSku::ALL {
+            check(&v, |x| amlfs::capacity_tib(FLAG, k, x), |n| n.to_string())?;
+        }
+        check(&v, |x| amlfs::zone(FLAG, x), |z| amlfs::zone_string(*z))?;
+        check(&v, |x| amlfs::maintenance_window(FLAG, x), |w| w.to_string())?;
+        check(&v, |x| amlfs::root_squash_mode(FLAG, x), |m| m.to_string())?;
+        check(&v, |x| amlfs::no_squash_nids(FLAG, x), s)?;
+        check(&v, |x| amlfs::squash_id(FLAG, x), |n| n.to_string())?;
+        check(&v, |x| amlfs::import_prefix(FLAG, x), s)?;
+        check(&v, |x| amlfs::conflict_mode(FLAG, x), |m| m.to_string())?;
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! "--storage-account", v)`) and returns the value to use, or an [`InvalidInput`](crate::InvalidInput)
 //! that names the flag, quotes the value, says what is wrong and what would be right.
 
+pub mod amlfs;
 pub mod cidr;
 pub mod kube;
 pub mod location;

@@ -90,6 +90,23 @@ const DEPLOYMENT: Rule = Rule {
     ..CACHE
 };
 
+/// The pattern of the Managed Lustre API for file system and import job names:
+/// `^[0-9a-zA-Z][-0-9a-zA-Z_]{0,78}[0-9a-zA-Z]$`.
+const AML_FILESYSTEM: Rule = Rule {
+    what: "Managed Lustre file system name",
+    min: 2,
+    max: 80,
+    allowed: CACHE_LIKE_ALLOWED,
+    first: ascii_alnum,
+    last: ascii_alnum,
+    hint: "Use 2 to 80 letters, digits, hyphens and underscores, starting and ending with a letter or digit",
+};
+
+const IMPORT_JOB: Rule = Rule {
+    what: "import job name",
+    ..AML_FILESYSTEM
+};
+
 const STORAGE_ACCOUNT: Rule = Rule {
     what: "storage account name",
     min: 3,
@@ -157,6 +174,16 @@ pub fn storage_target(flag: &str, v: &str) -> Result<String, InvalidInput> {
 /// alphabet, which has no path separators or dots.
 pub fn deployment(flag: &str, v: &str) -> Result<String, InvalidInput> {
     DEPLOYMENT.check(flag, v)
+}
+
+/// An Azure Managed Lustre file system name (`amlFilesystems`).
+pub fn aml_filesystem(flag: &str, v: &str) -> Result<String, InvalidInput> {
+    AML_FILESYSTEM.check(flag, v)
+}
+
+/// A Managed Lustre import job name (same rule as a file system name).
+pub fn import_job(flag: &str, v: &str) -> Result<String, InvalidInput> {
+    IMPORT_JOB.check(flag, v)
 }
 
 /// A storage account name.
@@ -386,6 +413,27 @@ mod tests {
     }
 
     #[test]
+    fn aml_filesystem_and_import_job_rule() {
+        for f in [aml_filesystem as Validator, import_job] {
+            assert_accepts(f, &["fs1", "My_Lustre-01", "a1", &"l".repeat(80)]);
+            assert_refuses(
+                f,
+                &[
+                    ("", "it is empty"),
+                    ("a", "1 character long, fewer than 2"),
+                    (&"l".repeat(81), "more than 80"),
+                    ("-fs", "starts with '-'"),
+                    ("_fs", "starts with '_'"),
+                    ("fs-", "ends with '-'"),
+                    ("fs_", "ends with '_'"),
+                    ("my.fs", "'.'"),
+                    ("my fs", "a space"),
+                ],
+            );
+        }
+    }
+
+    #[test]
     fn storage_account_rule() {
         assert_accepts(storage_account, &["abc", "mystorage01", &"a".repeat(24)]);
         assert_refuses(
@@ -548,6 +596,21 @@ mod tests {
         #[test]
         fn every_valid_cache_name_is_accepted(v in "[-0-9a-zA-Z_]{1,80}") {
             prop_assert_eq!(cache("--name", &v), Ok(v));
+        }
+
+        #[test]
+        fn every_name_the_lustre_pattern_allows_is_accepted(
+            v in "[0-9a-zA-Z][-0-9a-zA-Z_]{0,78}[0-9a-zA-Z]"
+        ) {
+            prop_assert_eq!(aml_filesystem("--name", &v), Ok(v.clone()));
+            prop_assert_eq!(import_job("--import-job", &v), Ok(v));
+        }
+
+        #[test]
+        fn lustre_names_the_pattern_refuses_are_refused(
+            v in "[-_][-0-9a-zA-Z_]{0,20}|[-0-9a-zA-Z_]{0,20}[-_]|[a-z]{1,10}[^-0-9a-zA-Z_][a-z]{1,10}"
+        ) {
+            prop_assert!(aml_filesystem("--name", &v).is_err());
         }
 
         #[test]

@@ -1,5 +1,6 @@
 //! What goes into the NFS side of the PersistentVolume: the cache's namespace path
-//! (`--virtual-namespace-path`) and the client's mount options (`--mount-options`).
+//! (`--virtual-namespace-path`), the client's mount options (`--mount-options`), and who
+//! owns the directory a workload writes in (`--owner`).
 
 use super::text::{char_name, edit_distance, one_of, quote};
 use crate::InvalidInput;
@@ -50,6 +51,51 @@ pub fn namespace_path(flag: &str, v: &str) -> Result<String, InvalidInput> {
         }
     }
     Ok(v.to_owned())
+}
+
+/// Who gets a directory on the cache (`--owner UID:GID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Owner {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.uid, self.gid)
+    }
+}
+
+/// `UID:GID` in decimal, as `chown` takes it. uid 0 is refused: the export already belongs
+/// to root, and root squash would make root nobody anyway; `4294967295` is refused too,
+/// since `chown` reads it as "leave unchanged".
+pub fn owner(flag: &str, v: &str) -> Result<Owner, InvalidInput> {
+    let bad = |reason: &str| {
+        InvalidInput::new(flag, format!("{} is not a valid owner: {reason}", quote(v)))
+            .hint("Give the uid and gid your workload runs as (its securityContext runAsUser and runAsGroup), e.g. --owner 1000:1000")
+    };
+    let Some((uid, gid)) = v.split_once(':') else {
+        return Err(bad("it is not UID:GID"));
+    };
+    let number = |s: &str, what: &str| -> Result<u32, InvalidInput> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(&format!("the {what} is not a number")));
+        }
+        match s.parse::<u32>() {
+            Ok(n) if n < u32::MAX => Ok(n),
+            _ => Err(bad(&format!("the {what} is larger than {}", u32::MAX - 1))),
+        }
+    };
+    let owner = Owner {
+        uid: number(uid, "uid")?,
+        gid: number(gid, "gid")?,
+    };
+    if owner.uid == 0 {
+        return Err(bad(
+            "uid 0 is root, which owns the export already; --owner gives a directory to a non-root user",
+        ));
+    }
+    Ok(owner)
 }
 
 /// What an option takes after `=`.
@@ -223,6 +269,35 @@ fn example(takes: Takes) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn owners() {
+        assert_eq!(
+            owner("--owner", "1000:2000"),
+            Ok(Owner {
+                uid: 1000,
+                gid: 2000
+            })
+        );
+        assert_eq!(owner("--owner", "1000:0").map(|o| o.gid), Ok(0));
+        for bad in [
+            "",
+            "1000",
+            "0:0",
+            "0:1000",
+            "x:y",
+            "1000:",
+            ":1000",
+            "-1:5",
+            "1000:1000:1",
+            "4294967295:1",
+            "1:99999999999",
+            " 1:1",
+        ] {
+            let e = owner("--owner", bad).expect_err(bad);
+            assert_eq!(e.flag, "--owner");
+        }
+    }
 
     #[test]
     fn namespace_paths() {

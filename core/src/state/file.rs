@@ -192,6 +192,7 @@ mod tests {
             Resource {
                 id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.StorageCache/caches/MyHpcCache".into(),
                 created: true,
+                tagged: false,
             },
         );
         s.namespace_paths.push("/myfilepath".into());

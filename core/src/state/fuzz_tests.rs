@@ -36,6 +36,7 @@ fn valid() -> State {
         Resource {
             id: format!("/subscriptions/{sub}/resourceGroups/MC/providers/Microsoft.StorageCache/caches/MyHpcCache"),
             created: true,
+            tagged: false,
         },
     );
     s.cache = Some(CacheInfo {

@@ -12,12 +12,14 @@ mod file;
 #[cfg(test)]
 mod fuzz_tests;
 mod locate;
+mod neighbours;
 mod schema;
 
 pub use cache_settings::record_root_squash;
 pub use file::{LockedState, read, read_optional};
 pub use locate::{Location, STATE_ENV, deployments_dir, list_deployments, resolve};
+pub use neighbours::Neighbours;
 pub use schema::{
-    CacheInfo, ClusterInfo, DnsInfo, KIND, KubeObject, Resource, SCHEMA_VERSION, Settings, State,
-    StepRecord,
+    CacheInfo, ClusterInfo, DnsInfo, KIND, KubeObject, OwnerRecord, Resource, SCHEMA_VERSION,
+    Settings, State, StepRecord,
 };

@@ -55,6 +55,10 @@ pub struct State {
     /// What `up` was asked for, so `down` and `status` work without the original flags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// The directory `up --owner` gave to a non-root user (its job finished), so a re-run
+    /// skips the job and `verify` probes as that user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerRecord>,
 }
 
 impl State {
@@ -80,6 +84,7 @@ impl State {
             steps: BTreeMap::new(),
             operations: BTreeMap::new(),
             settings: None,
+            owner: None,
         }
     }
 }
@@ -108,6 +113,11 @@ pub struct Resource {
     pub id: String,
     /// Whether this tool created it. `down` deletes only resources it created.
     pub created: bool,
+    /// Not created by this state file, but made for this deployment all the same: it carries
+    /// the deployment's `hpccache-deployment` tag (or belongs to a cache or account that
+    /// does). What `up` finds after a state file was lost; `down --adopt` deletes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tagged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +129,16 @@ pub struct CacheInfo {
     pub mount_addresses: Vec<String>,
     #[serde(default)]
     pub root_squash: bool,
+}
+
+/// A directory on the cache given to `uid:gid` by the owner job of `up --owner`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRecord {
+    pub uid: u32,
+    pub gid: u32,
+    /// The namespace path (as clients mount it) that belongs to them.
+    pub path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -104,6 +104,16 @@ impl Session {
         Ok((c.client, c.namespace))
     }
 
+    /// The namespace without `-n`, for commands that do not contact the cluster: the
+    /// kubeconfig context's (the sandbox's has none: `default`).
+    pub fn offline_namespace(&self, cli: &Cli) -> Result<String, CliError> {
+        if cli.sandbox {
+            return Ok("default".to_string());
+        }
+        self.runtime
+            .block_on(kubeconfig::current_namespace(&cli.kube))
+    }
+
     /// The world's directory: the state file's, as `az-hpccache-ext --sandbox` uses.
     fn sandbox_dir(&self, cli: &Cli) -> Result<PathBuf, CliError> {
         let from_state = self

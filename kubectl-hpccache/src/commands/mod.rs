@@ -17,7 +17,11 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Manifests(args) => mount::manifests(cli, args),
         Command::Verify(args) => verify::run(cli, args),
         Command::Status { deployment } => status::run(cli, deployment.as_deref()),
-        Command::Unmount { deployment, force } => unmount::run(cli, deployment.as_deref(), *force),
+        Command::Unmount {
+            deployment,
+            force,
+            all_namespaces,
+        } => unmount::run(cli, deployment.as_deref(), *force, *all_namespaces),
         Command::State(cmd) => state::run(cli, cmd),
         Command::Completion { shell } => docs::completion(*shell),
         Command::Man => docs::man(),

@@ -147,7 +147,8 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
     let mut session = open(cli, args)?;
     let mut req = request(&session, args)?;
     if args.dry_run == Some(DryRunMode::Client) {
-        req.namespaces = namespaces(cli.kube.namespace.as_deref(), "default");
+        let current = session.offline_namespace(cli)?;
+        req.namespaces = namespaces(cli.kube.namespace.as_deref(), &current);
         check_namespaces(&req.namespaces)?;
         let text = render_offline(cli, &req, args, " (dry run)")?;
         return output::write_stdout(&text);
@@ -162,7 +163,13 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
                 }
                 names
             }
-            None => namespaces(cli.kube.namespace.as_deref(), &default_ns),
+            None => {
+                let names = namespaces(cli.kube.namespace.as_deref(), &default_ns);
+                check_namespaces(&names)?;
+                // Before anything is applied: a PV made for a missing namespace would stay.
+                mount::require_namespaces(&client, &names).await?;
+                names
+            }
         };
         check_namespaces(&req.namespaces)?;
         Ok(mount::mount(&client, &req).await)
@@ -304,7 +311,8 @@ pub fn manifests(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
     }
     let session = open(cli, args)?;
     let mut req = request(&session, args)?;
-    req.namespaces = namespaces(cli.kube.namespace.as_deref(), "default");
+    let current = session.offline_namespace(cli)?;
+    req.namespaces = namespaces(cli.kube.namespace.as_deref(), &current);
     check_namespaces(&req.namespaces)?;
     output::write_stdout(&render_offline(cli, &req, args, "")?)
 }

@@ -51,6 +51,9 @@ pub fn human(state: &State, volumes: &[VolumeStatus], wide: bool) -> String {
             c.cache_size_gb,
             if c.root_squash { "on" } else { "off" }
         ));
+        if let Some(o) = &state.owner {
+            out.push_str(&format!(", {} owned by {}:{}", o.path, o.uid, o.gid));
+        }
         if wide && !c.mount_addresses.is_empty() {
             out.push_str(&format!(", addresses {}", c.mount_addresses.join(",")));
         }

@@ -64,11 +64,8 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), CliError> {
         _ => human(&results),
     };
     output::write_stdout(&text)?;
-    let failed: usize = results
-        .iter()
-        .flat_map(|v| &v.checks)
-        .filter(|c| c.status != Status::Pass)
-        .count();
+    // The same judgement as `az-hpccache-ext up --attach` makes of its checklist.
+    let failed: usize = results.iter().map(|v| v.not_passed().count()).sum();
     if failed == 0 {
         Ok(())
     } else {

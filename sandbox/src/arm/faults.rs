@@ -7,8 +7,8 @@
 //! | `500:0.1`, `503:0.05` | that share of requests answered with the status (ARM error body) |
 //! | `429:0.1` | that share answered 429 `Retry-After: 1` (throttled) |
 //! | `drop:0.05` | that share of connections closed without a response |
-//! | `fail-cache-create=AscInternalError` | the named operation ends `Failed` with that code; operations: `cache-create`, `cache-delete`, `cache-flush`, `cache-stop`, `cache-start`, `cache-upgrade`, `storage-target-create`, `storage-target-delete`, `storage-account-create`, `dns-zone-create`, `vnet-link-create`, `subnet-create` |
-//! | `reject-cache-create=QuotaExceeded` | the create request itself is refused synchronously (HTTP 400 with that ARM code, as Azure answers a quota or policy violation) and nothing is created; operations: `cache-create` |
+//! | `fail-cache-create=AscInternalError` | the named operation ends `Failed` with that code; operations: `cache-create`, `cache-delete`, `cache-flush`, `cache-stop`, `cache-start`, `cache-upgrade`, `storage-target-create`, `storage-target-delete`, `storage-account-create`, `dns-zone-create`, `vnet-link-create`, `subnet-create`, `amlfs-create`, `amlfs-update`, `amlfs-delete`, `amlfs-archive` (the archive ends `Failed`), `amlfs-import-job-create`, `amlfs-import-job-delete`, `amlfs-import` (the import ends `Failed`), `vnet-peering-create`, `vnet-peering-delete` |
+//! | `reject-cache-create=QuotaExceeded` | the create request itself is refused synchronously (HTTP 400 with that ARM code, as Azure answers a quota or policy violation) and nothing is created; operations: `cache-create`, `amlfs-create` |
 //! | `stop-after=42` | requests after the 42nd get no answer (see `stop-mode`) |
 //! | `stop-mode=hang` or `stop-mode=drop` | unanswered requests hang (default) or are dropped |
 //! | `seed=7` | seed of the deterministic choice (default 0) |
@@ -64,10 +64,19 @@ pub const OPERATIONS: &[&str] = &[
     "dns-zone-create",
     "vnet-link-create",
     "subnet-create",
+    "amlfs-create",
+    "amlfs-update",
+    "amlfs-delete",
+    "amlfs-archive",
+    "amlfs-import-job-create",
+    "amlfs-import-job-delete",
+    "amlfs-import",
+    "vnet-peering-create",
+    "vnet-peering-delete",
 ];
 
 /// Operations whose starting request `reject-<op>=CODE` can refuse.
-pub const REJECTABLE: &[&str] = &["cache-create"];
+pub const REJECTABLE: &[&str] = &["cache-create", "amlfs-create"];
 
 impl Faults {
     pub fn none() -> Self {

@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use super::errors::ArmError;
-use super::{Ctx, Reply, Req, caches, clock, dns, network, storage, storage_targets};
+use super::{Ctx, Reply, Req, amlfs, caches, clock, dns, network, storage, storage_targets};
 use crate::world::{OpError, Operation, World, key, types};
 
 /// Which headers an operation's first answer carries.
@@ -327,6 +327,8 @@ fn complete(world: &mut World, op: &Operation, now: u64) -> Result<(), OpError> 
     let t = |s: &str| s.to_ascii_lowercase();
     if rtype == t(types::CACHE) {
         caches::complete(world, op, now)
+    } else if rtype == t(types::AML_FILESYSTEM) || rtype == t(types::AML_IMPORT_JOB) {
+        amlfs::complete(world, op, now)
     } else if rtype == t(types::STORAGE_TARGET) {
         storage_targets::complete(world, op, now)
     } else if rtype == t(types::DNS_ZONE) || rtype == t(types::VNET_LINK) {

@@ -4,6 +4,7 @@
 //! [`crate::world::World`]. Requests are routed here by path (case-insensitive, as in ARM)
 //! to one module per resource provider; long-running operations live in [`lro`].
 
+pub mod amlfs;
 pub mod authorization;
 pub mod caches;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod lro;
 pub mod lustre;
 pub mod network;
 pub mod nfs;
+pub mod peerings;
 pub mod providers;
 pub mod resources;
 pub mod server;
@@ -197,6 +199,27 @@ fn route_subscription(ctx: &mut Ctx<'_>, req: &Req, l: &[&str]) -> Result<Reply,
         [_, _, "providers", "microsoft.storagecache", "caches"] if m == "GET" => {
             caches::list(ctx, req, None)
         }
+        [
+            _,
+            _,
+            "providers",
+            "microsoft.storagecache",
+            "amlfilesystems",
+        ] if m == "GET" => amlfs::list(ctx, req, None),
+        [
+            _,
+            _,
+            "providers",
+            "microsoft.storagecache",
+            "checkamlfssubnets",
+        ] if m == "POST" => amlfs::subnets::check(ctx, req),
+        [
+            _,
+            _,
+            "providers",
+            "microsoft.storagecache",
+            "getrequiredamlfssubnetssize",
+        ] if m == "POST" => amlfs::subnets::required_size(ctx, req),
         [_, _, "providers", "microsoft.network", "virtualnetworks"] if m == "GET" => {
             network::list_vnets(ctx, req, None)
         }
@@ -228,6 +251,9 @@ fn route_subscription(ctx: &mut Ctx<'_>, req: &Req, l: &[&str]) -> Result<Reply,
                     storage_targets::handle(ctx, req, &group)
                 }
                 ("microsoft.storagecache", ["caches", ..]) => caches::handle(ctx, req, &group),
+                ("microsoft.storagecache", ["amlfilesystems", ..]) => {
+                    amlfs::handle(ctx, req, &group)
+                }
                 _ => Err(not_routable(req)),
             }
         }
@@ -311,6 +337,10 @@ pub fn view(world: &World, r: &Resource) -> Value {
         network::view_subnet(world, r)
     } else if t == types::DNS_ZONE.to_ascii_lowercase() {
         dns::view_zone(world, r)
+    } else if t == types::AML_FILESYSTEM.to_ascii_lowercase() {
+        amlfs::view(world, r)
+    } else if t == types::VNET_PEERING.to_ascii_lowercase() {
+        peerings::view(world, r)
     } else {
         r.body.clone()
     }

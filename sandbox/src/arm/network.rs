@@ -32,6 +32,13 @@ pub fn view_vnet(world: &World, r: &Resource) -> Value {
         .map(|s| view_subnet(world, s))
         .collect();
     b["properties"]["subnets"] = Value::Array(subnets);
+    let peerings: Vec<Value> = world
+        .under(&r.id, types::VNET_PEERING)
+        .map(|p| super::peerings::view(world, p))
+        .collect();
+    if !peerings.is_empty() {
+        b["properties"]["virtualNetworkPeerings"] = Value::Array(peerings);
+    }
     b
 }
 
@@ -40,6 +47,11 @@ pub fn view_subnet(world: &World, r: &Resource) -> Value {
     let users: Vec<Value> = caches_in_subnet(world, &r.id)
         .into_iter()
         .map(|c| json!({"id": format!("{c}/ipConfigurations/cache")}))
+        .chain(
+            filesystems_in_subnet(world, &r.id)
+                .into_iter()
+                .map(|f| json!({"id": format!("{f}/ipConfigurations/mgs")})),
+        )
         .collect();
     if !users.is_empty() {
         b["properties"]["ipConfigurations"] = Value::Array(users);
@@ -60,9 +72,18 @@ pub fn caches_in_subnet(world: &World, subnet_id: &str) -> Vec<String> {
         .collect()
 }
 
-/// What uses a subnet (a cache, or a cluster's nodes), if anything.
+/// Ids of the Azure Managed Lustre file systems whose subnet is `subnet_id`.
+pub fn filesystems_in_subnet(world: &World, subnet_id: &str) -> Vec<String> {
+    super::amlfs::filesystem::in_subnet(world, subnet_id)
+}
+
+/// What uses a subnet (a cache, a file system, or a cluster's nodes), if anything.
 pub fn subnet_user(world: &World, subnet_id: &str) -> Option<String> {
-    if let Some(c) = caches_in_subnet(world, subnet_id).into_iter().next() {
+    if let Some(c) = caches_in_subnet(world, subnet_id)
+        .into_iter()
+        .chain(filesystems_in_subnet(world, subnet_id))
+        .next()
+    {
         return Some(c);
     }
     world
@@ -100,6 +121,9 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Req, group: &str) -> Result<Reply, ArmErr
             Ok(Reply::json(200, list_body(items)))
         }
         10 if req.lsegs[8] == "subnets" => subnet(ctx, req, group),
+        9 | 10 if req.lsegs[8] == "virtualnetworkpeerings" => {
+            super::peerings::handle(ctx, req, group)
+        }
         _ => Err(super::not_routable(req)),
     }
 }

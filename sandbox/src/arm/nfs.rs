@@ -7,11 +7,11 @@
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
-use hpccache_core::probe;
+use hpccache_core::{owner, probe};
 use serde_json::Value;
 
 use super::{clock, lro};
-use crate::fabric::{Identity, MountFailure, NfsFabric};
+use crate::fabric::{Chown, Identity, MountFailure, NfsFabric};
 use crate::world::{FileEntry, Resource, World, fnv, key, types};
 
 /// Anonymous uid/gid root is mapped to under root squash when the rule names none.
@@ -315,25 +315,141 @@ fn check_write(w: &World, m: &Mounted, uid: u32, gid: u32) -> Result<(), &'stati
     let dir = w
         .get(tid)
         .and_then(|t| t.sandbox.files.get(&m.path).cloned())
-        .unwrap_or(FileEntry {
-            uid: 0,
-            gid: 0,
-            mode: 0o755,
-            dir: true,
-            dirty: false,
-        });
-    let allowed = uid == 0
-        || (dir.uid == uid && dir.mode & 0o200 != 0)
-        || (dir.uid != uid && dir.gid == gid && dir.mode & 0o020 != 0)
-        || (dir.uid != uid && dir.gid != gid && dir.mode & 0o002 != 0);
-    if allowed {
+        .unwrap_or_else(junction_root);
+    if may_create_in(&dir, uid, gid) {
         Ok(())
     } else {
         Err("Permission denied")
     }
 }
 
+/// A junction's root as a new blob target has it: root's, mode 0755.
+fn junction_root() -> FileEntry {
+    FileEntry {
+        uid: 0,
+        gid: 0,
+        mode: 0o755,
+        dir: true,
+        dirty: false,
+    }
+}
+
+/// Whether (uid, gid) may create an entry in `dir`: root always, else the mode's write
+/// bit for owner, group or others, whichever class applies.
+fn may_create_in(dir: &FileEntry, uid: u32, gid: u32) -> bool {
+    uid == 0
+        || (dir.uid == uid && dir.mode & 0o200 != 0)
+        || (dir.uid != uid && dir.gid == gid && dir.mode & 0o020 != 0)
+        || (dir.uid != uid && dir.gid != gid && dir.mode & 0o002 != 0)
+}
+
+/// The owner job through a mount: `mkdir -p` of `job.dir` (each missing level needs write
+/// permission in its parent), then `chown` when the owner differs, which only a
+/// non-squashed root may do. `Err` carries the shell's message.
+fn chown_in(w: &mut World, m: &Mounted, job: &Chown) -> Result<bool, String> {
+    let shown = |rel: &str| {
+        let mp = job.mount_point.trim_end_matches('/');
+        if rel.is_empty() {
+            mp.to_string()
+        } else {
+            format!("{mp}/{rel}")
+        }
+    };
+    let (euid, egid) = effective(&m.rule, job.who);
+    let target = match &m.junction {
+        Some((tid, _)) if m.rule["access"] != "ro" => tid.clone(),
+        _ => {
+            return Err(format!(
+                "chown: {}: Read-only file system",
+                shown(job.dir.trim_matches('/'))
+            ));
+        }
+    };
+    let files = |w: &World, path: &str| -> Option<FileEntry> {
+        w.get(&target)
+            .and_then(|t| t.sandbox.files.get(path).cloned())
+    };
+    let mut path = m.path.clone();
+    let mut rel = String::new();
+    let mut current = files(w, &path).unwrap_or_else(junction_root);
+    for part in job.dir.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        let child = format!("{}/{part}", path.trim_end_matches('/'));
+        rel = if rel.is_empty() {
+            part.to_string()
+        } else {
+            format!("{rel}/{part}")
+        };
+        current = match files(w, &child) {
+            Some(e) if e.dir => e,
+            Some(_) => {
+                return Err(format!(
+                    "mkdir: can't create directory '{}': File exists",
+                    shown(&rel)
+                ));
+            }
+            None if may_create_in(&current, euid, egid) => {
+                let made = FileEntry {
+                    uid: euid,
+                    gid: egid,
+                    mode: 0o755,
+                    dir: true,
+                    dirty: false,
+                };
+                if let Some(t) = w.get_mut(&target) {
+                    t.sandbox.files.insert(child.clone(), made.clone());
+                }
+                made
+            }
+            None => {
+                return Err(format!(
+                    "mkdir: can't create directory '{}': Permission denied",
+                    shown(&rel)
+                ));
+            }
+        };
+        path = child;
+    }
+    if (current.uid, current.gid) == (job.owner.uid, job.owner.gid) {
+        return Ok(false);
+    }
+    if euid != 0 {
+        return Err(format!("chown: {}: Operation not permitted", shown(&rel)));
+    }
+    if let Some(t) = w.get_mut(&target) {
+        t.sandbox.files.insert(
+            path,
+            FileEntry {
+                uid: job.owner.uid,
+                gid: job.owner.gid,
+                ..current
+            },
+        );
+    }
+    Ok(true)
+}
+
 impl NfsFabric for WorldFabric {
+    fn chown(&self, cluster_id: &str, job: &Chown) -> Result<owner::Report, MountFailure> {
+        self.with_world(|w| {
+            let m = locate(w, cluster_id, &job.server, &job.path)?;
+            let outcome = chown_in(w, &m, job);
+            let mp = job.mount_point.trim_end_matches('/');
+            let dir = job.dir.trim_matches('/');
+            Ok(owner::Report {
+                v: owner::REPORT_VERSION,
+                dir: if dir.is_empty() {
+                    mp.to_string()
+                } else {
+                    format!("{mp}/{dir}")
+                },
+                uid: job.owner.uid,
+                gid: job.owner.gid,
+                changed: outcome == Ok(true),
+                error: outcome.err(),
+            })
+        })
+    }
+
     fn mount(&self, cluster_id: &str, server: &str, path: &str) -> Result<(), MountFailure> {
         self.with_world(|w| locate(w, cluster_id, server, path).map(|_| ()))
     }

@@ -16,6 +16,9 @@ fn resource_types(namespace: &str) -> Value {
             "caches",
             "caches/storageTargets",
             "amlFilesystems",
+            "amlFilesystems/importJobs",
+            "checkAmlFSSubnets",
+            "getRequiredAmlFSSubnetsSize",
             "locations/ascOperations",
             "skus",
             "usageModels",
@@ -23,6 +26,7 @@ fn resource_types(namespace: &str) -> Value {
         "microsoft.network" => &[
             "virtualNetworks",
             "virtualNetworks/subnets",
+            "virtualNetworks/virtualNetworkPeerings",
             "privateDnsZones",
             "privateDnsZones/virtualNetworkLinks",
         ],

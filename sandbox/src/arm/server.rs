@@ -390,9 +390,15 @@ fn serve(
         && matches!(req.method.as_str(), "PUT" | "PATCH" | "POST")
         && let Some(body) = &req.body
         && let Some(op) = spec::index().find(&req.method, &req.path, &req.api_version)
-        && let Err(v) = spec::index().validate_request(op, body)
     {
-        return error_reply(&spec::to_arm_error(&v));
+        if let Err(v) = spec::index().validate_request(op, body) {
+            return error_reply(&spec::to_arm_error(&v));
+        }
+        if spec::is_strict(op)
+            && let Err(v) = spec::index().check_strict(op, body)
+        {
+            return error_reply(&spec::strict_error(&v));
+        }
     }
     let kube_urls = lock(&s.kube_urls).clone();
     let mut world = lock(&s.world);

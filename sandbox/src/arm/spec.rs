@@ -140,6 +140,8 @@ pub struct OperationSpec {
     pub body: Option<Value>,
     /// Converted response schemas by status code (`"200"`, `"default"`...).
     pub responses: BTreeMap<String, Option<Value>>,
+    /// The body parameter's schema as written in the spec (for the strict check).
+    raw_body: Option<Value>,
     segments: Vec<String>,
 }
 
@@ -208,10 +210,12 @@ impl SpecIndex {
                     let mut params = common.clone();
                     params.extend(op["parameters"].as_array().cloned().unwrap_or_default());
                     let mut body = None;
+                    let mut raw_body = None;
                     for p in &params {
                         let p = idx.resolve_parameter(file, p);
                         if p["in"] == "body" {
                             body = Some(idx.convert(file, &p["schema"], Direction::Request));
+                            raw_body = Some(p["schema"].clone());
                         }
                     }
                     let mut responses = BTreeMap::new();
@@ -236,6 +240,7 @@ impl SpecIndex {
                                 .map(str::to_string),
                         body,
                         responses,
+                        raw_body,
                         segments: path
                             .split('/')
                             .filter(|s| !s.is_empty())
@@ -523,6 +528,127 @@ impl SpecIndex {
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }
 
+    /// The strict check of a request body: a property the schema does not declare, or one it
+    /// marks `readOnly`, is refused (JSON Schema draft 4 cannot say "no other properties"
+    /// across `allOf`, so this walks the spec's own schema). Null values count as absent.
+    pub fn check_strict(&self, op: &OperationSpec, body: &Value) -> Result<(), Vec<Violation>> {
+        let Some(schema) = &op.raw_body else {
+            return Ok(());
+        };
+        let mut out = Vec::new();
+        self.walk_strict(op.file, schema, body, "", &mut out);
+        if out.is_empty() { Ok(()) } else { Err(out) }
+    }
+
+    /// Follows `$ref`s to the schema itself, with the file it is written in; `None` when a
+    /// reference points to a file not copied into the repo.
+    fn deref(&self, file: &'static str, schema: &Value) -> Option<(&'static str, Value)> {
+        let mut cur = (file, schema.clone());
+        for _ in 0..16 {
+            match cur.1.get("$ref").and_then(Value::as_str) {
+                Some(r) => cur = self.lookup(cur.0, r)?,
+                None => return Some(cur),
+            }
+        }
+        None
+    }
+
+    /// Declared properties of an object schema, its `allOf` parents' included:
+    /// name → (file, property schema). `None` when the schema declares no properties
+    /// (a free-form object). Also the `additionalProperties` schema, if any.
+    fn members(
+        &self,
+        file: &'static str,
+        schema: &Value,
+        props: &mut BTreeMap<String, (&'static str, Value)>,
+        additional: &mut Option<(&'static str, Value)>,
+        depth: usize,
+    ) {
+        // A parent the repo does not hold could declare anything: accept any member.
+        let Some((file, schema)) = self.deref(file, schema).filter(|_| depth <= 16) else {
+            *additional = Some((file, json!({})));
+            return;
+        };
+        for (name, p) in schema["properties"].as_object().into_iter().flatten() {
+            props.insert(name.clone(), (file, p.clone()));
+        }
+        match schema.get("additionalProperties") {
+            Some(Value::Bool(true)) => *additional = Some((file, json!({}))),
+            Some(v @ Value::Object(_)) => *additional = Some((file, v.clone())),
+            _ => {}
+        }
+        for parent in schema["allOf"].as_array().into_iter().flatten() {
+            self.members(file, parent, props, additional, depth + 1);
+        }
+    }
+
+    fn walk_strict(
+        &self,
+        file: &'static str,
+        schema: &Value,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some((file, resolved)) = self.deref(file, schema) else {
+            return;
+        };
+        match value {
+            Value::Object(o) => {
+                let mut props = BTreeMap::new();
+                let mut additional = None;
+                self.members(file, &resolved, &mut props, &mut additional, 0);
+                if props.is_empty() && additional.is_none() {
+                    return;
+                }
+                for (k, v) in o {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let at = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    if let Some((pf, p)) = props.get(k) {
+                        let read_only = p["readOnly"] == true
+                            || self
+                                .deref(pf, p)
+                                .is_some_and(|(_, t)| t["readOnly"] == true);
+                        if read_only {
+                            out.push(Violation {
+                                path: at.clone(),
+                                message: format!("The property '{at}' is read-only and cannot be set in a request."),
+                                missing_required: false,
+                            });
+                        } else {
+                            self.walk_strict(pf, p, v, &at, out);
+                        }
+                    } else if let Some((af, a)) = &additional {
+                        self.walk_strict(af, a, v, &at, out);
+                    } else {
+                        out.push(Violation {
+                            path: at.clone(),
+                            message: format!(
+                                "Could not find member '{k}' on the object at '{}'. Path '{at}'.",
+                                if path.is_empty() { "$" } else { path }
+                            ),
+                            missing_required: false,
+                        });
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item) = resolved.get("items") {
+                    for (i, v) in items.iter().enumerate() {
+                        self.walk_strict(file, item, v, &format!("{path}[{i}]"), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The parsed spec document at `path` (under `specification/`).
     pub fn document(&self, path: &str) -> Option<&Value> {
         self.docs.get(path)
@@ -609,6 +735,31 @@ pub fn to_arm_error(violations: &[Violation]) -> super::errors::ArmError {
     )
 }
 
+/// Operations whose bodies get the strict check ([`SpecIndex::check_strict`]): Azure
+/// Managed Lustre's, whose resource provider refuses what its models do not declare. The
+/// older providers' operations keep the lenient check their clients were written against.
+pub fn is_strict(op: &OperationSpec) -> bool {
+    let p = op.path.to_ascii_lowercase();
+    p.contains("/providers/microsoft.storagecache/amlfilesystems")
+        || p.ends_with("/checkamlfssubnets")
+        || p.ends_with("/getrequiredamlfssubnetssize")
+}
+
+/// The strict check's violations as ARM answers them (`InvalidRequestContent`).
+pub fn strict_error(violations: &[Violation]) -> super::errors::ArmError {
+    super::errors::ArmError::bad_request(
+        "InvalidRequestContent",
+        format!(
+            "The request content was invalid and could not be deserialized: '{}'",
+            violations
+                .iter()
+                .map(|v| v.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,6 +788,37 @@ mod tests {
             .find("GET", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/z/ALL", "2024-06-01")
             .expect("record sets");
         assert_eq!(op.operation_id, "RecordSets_List");
+    }
+
+    #[test]
+    fn the_strict_check_refuses_read_only_and_undeclared_members_only() {
+        let i = index();
+        let op = i
+            .by_operation_id("amlFilesystems_CreateOrUpdate", "2024-03-01")
+            .expect("op");
+        assert!(is_strict(op));
+        let ok = json!({"location": "eastus", "tags": {"a": "b"}, "zones": ["1"],
+            "identity": {"type": "UserAssigned", "userAssignedIdentities": {"/x/y": {}}},
+            "properties": {"storageCapacityTiB": 8, "filesystemSubnet": "/s", "clientInfo": null,
+                "hsm": {"settings": {"container": "/c", "loggingContainer": "/l"}}}});
+        assert_eq!(i.check_strict(op, &ok), Ok(()));
+        let bad = json!({"location": "eastus", "id": "/x",
+            "properties": {"health": {"state": "Available"}, "hsm": {"archiveStatus": []}, "sizeGB": 1}});
+        let v = i.check_strict(op, &bad).expect_err("refused");
+        let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "id",
+                "properties.health",
+                "properties.hsm.archiveStatus",
+                "properties.sizeGB"
+            ]
+        );
+        let cache = i
+            .by_operation_id("Caches_CreateOrUpdate", "2024-03-01")
+            .expect("op");
+        assert!(!is_strict(cache));
     }
 
     #[test]

@@ -196,6 +196,17 @@ fn default(res: &Resource, obj: &mut Value) {
                 json!(["kubernetes"]),
             );
         }
+        "CSIDriver" => {
+            // storage/v1 SetDefaults_CSIDriver (SELinuxMount is on by default since 1.28).
+            let spec = meta::object_at(obj, "spec");
+            set_default(spec, "attachRequired", json!(true));
+            set_default(spec, "podInfoOnMount", json!(false));
+            set_default(spec, "storageCapacity", json!(false));
+            set_default(spec, "fsGroupPolicy", json!("ReadWriteOnceWithFSType"));
+            set_default(spec, "volumeLifecycleModes", json!(["Persistent"]));
+            set_default(spec, "requiresRepublish", json!(false));
+            set_default(spec, "seLinuxMount", json!(false));
+        }
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => {
             let spec = meta::object_at(obj, "spec");
             if res.kind != "DaemonSet" && res.kind != "Job" {
@@ -266,6 +277,8 @@ fn default_pod_spec(spec: &mut Map<String, Value>) {
     set_default(spec, "serviceAccount", json!("default"));
     set_default(spec, "priority", json!(0));
     set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+    // Host-network pods use their container ports on the node (SetDefaults_Pod).
+    let host_network = spec.get("hostNetwork") == Some(&json!(true));
     for key in ["containers", "initContainers"] {
         for c in spec
             .get_mut(key)
@@ -274,6 +287,17 @@ fn default_pod_spec(spec: &mut Map<String, Value>) {
             .flatten()
         {
             let Value::Object(c) = c else { continue };
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                if let Some(Value::Object(p)) = c.get_mut(probe) {
+                    set_default(p, "timeoutSeconds", json!(1));
+                    set_default(p, "periodSeconds", json!(10));
+                    set_default(p, "successThreshold", json!(1));
+                    set_default(p, "failureThreshold", json!(3));
+                    if let Some(Value::Object(h)) = p.get_mut("httpGet") {
+                        set_default(h, "scheme", json!("HTTP"));
+                    }
+                }
+            }
             let image = c.get("image").and_then(Value::as_str).unwrap_or("");
             let tag = image
                 .rsplit('/')
@@ -297,6 +321,9 @@ fn default_pod_spec(spec: &mut Map<String, Value>) {
             {
                 if let Value::Object(p) = p {
                     set_default(p, "protocol", json!("TCP"));
+                    if host_network && let Some(port) = p.get("containerPort").cloned() {
+                        set_default(p, "hostPort", port);
+                    }
                 }
             }
         }
@@ -335,6 +362,12 @@ pub fn on_create(res: &Resource, obj: &mut Value) {
         }
         meta::set_finalizers(obj, &f);
     }
+    if res.kind == "Pod" {
+        default_toleration_seconds(obj);
+        if let Some(p) = meta::str_at(obj, "/spec/priorityClassName").and_then(class_priority) {
+            obj["spec"]["priority"] = json!(p);
+        }
+    }
     if res.kind == "Job" {
         // The job controller's selector: the job's uid, so its pods are its own.
         let uid = meta::uid(obj).to_string();
@@ -360,12 +393,185 @@ pub fn on_create(res: &Resource, obj: &mut Value) {
     }
 }
 
+/// The priority of the built-in PriorityClasses (the only ones a new cluster has).
+fn class_priority(class: &str) -> Option<i64> {
+    match class {
+        "system-node-critical" => Some(2_000_001_000),
+        "system-cluster-critical" => Some(2_000_000_000),
+        _ => None,
+    }
+}
+
+/// The DefaultTolerationSeconds admission plugin: a pod that does not tolerate a node
+/// going not-ready or unreachable is evicted from it after five minutes.
+fn default_toleration_seconds(pod: &mut Value) {
+    let mut tolerations = meta::at(pod, "/spec/tolerations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let before = tolerations.len();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let covered = tolerations.iter().any(|t| {
+            let k = t.get("key").and_then(Value::as_str).unwrap_or("");
+            let e = t.get("effect").and_then(Value::as_str).unwrap_or("");
+            (k == key || k.is_empty()) && (e == "NoExecute" || e.is_empty())
+        });
+        if !covered {
+            tolerations.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+        }
+    }
+    if tolerations.len() != before {
+        meta::object_at(pod, "spec").insert("tolerations".into(), Value::Array(tolerations));
+    }
+}
+
+const TAINT_EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+
+/// core/v1 validation of a pod's tolerations.
+fn validate_tolerations(spec: &Value, at: &str, errs: &mut Vec<FieldError>) {
+    for (i, t) in spec
+        .get("tolerations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = |f: &str| format!("{at}.tolerations[{i}].{f}");
+        let key = t.get("key").and_then(Value::as_str).unwrap_or("");
+        let value = t.get("value").and_then(Value::as_str).unwrap_or("");
+        let op = t.get("operator").cloned().unwrap_or(Value::Null);
+        match op.as_str().unwrap_or("") {
+            "" | "Equal" => {
+                if key.is_empty() {
+                    errs.push(FieldError::invalid(
+                        &field("operator"),
+                        &Value::from(op.as_str().unwrap_or("")),
+                        "operator must be Exists when `key` is empty, which means \"match all values and all keys\"",
+                    ));
+                }
+            }
+            "Exists" => {
+                if !value.is_empty() {
+                    errs.push(FieldError::invalid(
+                        &field("operator"),
+                        &Value::from(value),
+                        "value must be empty when `operator` is 'Exists'",
+                    ));
+                }
+            }
+            _ => errs.push(FieldError::unsupported(
+                &field("operator"),
+                &op,
+                &["Equal", "Exists"],
+            )),
+        }
+        let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
+        if !effect.is_empty() && !TAINT_EFFECTS.contains(&effect) {
+            errs.push(FieldError::unsupported(
+                &field("effect"),
+                &Value::from(effect),
+                &TAINT_EFFECTS,
+            ));
+        }
+        if t.get("tolerationSeconds").is_some_and(|s| !s.is_null()) && effect != "NoExecute" {
+            errs.push(FieldError::invalid(
+                &field("effect"),
+                &Value::from(effect),
+                "effect must be 'NoExecute' when `tolerationSeconds` is set",
+            ));
+        }
+    }
+}
+
+/// core/v1 validation of a node's taints.
+fn validate_taints(spec: &Value, errs: &mut Vec<FieldError>) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (i, t) in spec
+        .get("taints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let key = t.get("key").and_then(Value::as_str).unwrap_or("");
+        if key.is_empty() {
+            errs.push(FieldError::required(&format!("spec.taints[{i}].key")));
+        }
+        match t.get("effect").and_then(Value::as_str).unwrap_or("") {
+            "" => errs.push(FieldError::required(&format!("spec.taints[{i}].effect"))),
+            e if !TAINT_EFFECTS.contains(&e) => errs.push(FieldError::unsupported(
+                &format!("spec.taints[{i}].effect"),
+                &Value::from(e),
+                &TAINT_EFFECTS,
+            )),
+            e => {
+                let pair = (key.to_string(), e.to_string());
+                if seen.contains(&pair) {
+                    errs.push(FieldError {
+                        field: format!("spec.taints[{i}]"),
+                        reason: "FieldValueDuplicate",
+                        detail: format!(
+                            "Duplicate value: \"{key}:{e}\": taints must be unique by key and effect pair"
+                        ),
+                    });
+                }
+                seen.push(pair);
+            }
+        }
+    }
+}
+
+/// The CSI source of a PV or an inline pod volume: the driver is required (a PV also needs
+/// its volume handle).
+fn validate_csi(csi: &Value, field: &str, persistent: bool, errs: &mut Vec<FieldError>) {
+    for (key, required) in [("driver", true), ("volumeHandle", persistent)] {
+        if required
+            && csi
+                .get(key)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        {
+            errs.push(FieldError::required(&format!("{field}.{key}")));
+        }
+    }
+}
+
 /// Field validation for the kinds whose mistakes matter to mounting.
 pub fn validate(res: &Resource, obj: &Value) -> Result<(), ApiError> {
     let mut errs = Vec::new();
     let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
     match res.kind {
-        "Pod" => validate_pod_spec(&spec, "spec", &mut errs),
+        "Pod" => {
+            if let Some(class) = meta::str_at(obj, "/spec/priorityClassName")
+                && class_priority(class).is_none()
+            {
+                return Err(ApiError::forbidden(
+                    res,
+                    meta::name(obj),
+                    &format!("no PriorityClass with name {class} was found"),
+                ));
+            }
+            validate_pod_spec(&spec, "spec", &mut errs);
+        }
+        "Node" => validate_taints(&spec, &mut errs),
+        "CSINode" => {
+            for (i, d) in spec
+                .get("drivers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for key in ["name", "nodeID"] {
+                    if d.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
+                        errs.push(FieldError::required(&format!("spec.drivers[{i}].{key}")));
+                    }
+                }
+            }
+        }
         "PersistentVolume" => {
             if spec.get("capacity").is_none_or(Value::is_null) {
                 errs.push(FieldError::required("spec.capacity"));
@@ -394,6 +600,9 @@ pub fn validate(res: &Resource, obj: &Value) -> Result<(), ApiError> {
             }
             if let Some(nfs) = spec.get("nfs") {
                 validate_nfs(nfs, "spec.nfs", &mut errs);
+            }
+            if let Some(csi) = spec.get("csi").filter(|c| !c.is_null()) {
+                validate_csi(csi, "spec.csi", true, &mut errs);
             }
             validate_access_modes(&spec, "spec.accessModes", &mut errs);
         }
@@ -530,6 +739,9 @@ fn validate_pod_spec(spec: &Value, at: &str, errs: &mut Vec<FieldError>) {
         if let Some(nfs) = v.get("nfs") {
             validate_nfs(nfs, &format!("{at}.volumes[{i}].nfs"), errs);
         }
+        if let Some(csi) = v.get("csi").filter(|c| !c.is_null()) {
+            validate_csi(csi, &format!("{at}.volumes[{i}].csi"), false, errs);
+        }
         if let Some(pvc) = v.get("persistentVolumeClaim")
             && pvc
                 .get("claimName")
@@ -571,6 +783,7 @@ fn validate_pod_spec(spec: &Value, at: &str, errs: &mut Vec<FieldError>) {
             }
         }
     }
+    validate_tolerations(spec, at, errs);
     if let Some(rp) = spec.get("restartPolicy")
         && !rp
             .as_str()

@@ -1,6 +1,7 @@
 //! The control loop: every tick the namespace controller, the garbage collector, the
-//! volume binder, the workload controllers, the scheduler and the kubelet model each
-//! take one pass, so the cluster converges within a few ticks of any change.
+//! volume binder, the workload controllers, the scheduler, the Lustre CSI node plugins and
+//! the kubelet model each take one pass, so the cluster converges within a few ticks of
+//! any change.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::resources::{self, NAMESPACES, Resource};
 use super::store::{DeleteOpts, Shared, Store};
-use super::{ClusterInfo, binder, kubelet, meta, scheduler, workloads};
+use super::{ClusterInfo, binder, kubelet, lustre_csi, meta, scheduler, workloads};
 use crate::fabric::Fabric;
 
 /// How often the controllers run.
@@ -17,8 +18,9 @@ pub const TICK: Duration = Duration::from_millis(50);
 /// A tick with no change since the last pass skips the controllers (a pass reads every
 /// object, which with thousands of them costs more than the requests it serves); a full
 /// pass still runs this often, as informers resync, for what follows from time alone
-/// (repeated events). The kubelet model runs every tick: a mount can start working
-/// because of the Azure half, which no resourceVersion here records.
+/// (repeated events). The kubelet model and the CSI node plugins run every tick: a mount
+/// can start working because of the Azure half, and a plugin become ready with time, which
+/// no resourceVersion here records.
 pub const RESYNC: Duration = Duration::from_secs(1);
 
 pub fn spawn(
@@ -45,6 +47,8 @@ pub fn spawn(
                     passed_at = Some(rv);
                     last_pass = std::time::Instant::now();
                 }
+                // Like the mounts, a node plugin moves on with time alone.
+                lustre_csi::node_plugins(&mut s, info.time_scale);
                 kubelet::plan(&mut s)
             };
             if pending.is_empty() {

@@ -2,8 +2,9 @@
 //!
 //! One [`serve`] call runs the API server of one sandbox cluster on 127.0.0.1. Objects are
 //! kept as JSON documents ([`ClusterState`], persisted by the world inside its file); the
-//! controllers (binder, kubelet, workloads, namespace and garbage collection) run on a
-//! short tick so the cluster converges within a fraction of a second.
+//! controllers (binder, kubelet, workloads, namespace and garbage collection, the Lustre
+//! CSI driver's node plugin) run on a short tick so the cluster converges within a
+//! fraction of a second.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::fabric::Fabric;
+pub use lustre_csi::LustreCsi;
 
 /// Every object of one cluster and the resourceVersion counter.
 ///
@@ -26,9 +28,14 @@ pub struct ClusterState {
     pub resource_version: u64,
     #[serde(default)]
     pub objects: BTreeMap<String, Value>,
-    /// Pod logs by pod uid (probe pods print their report once they ran).
+    /// Pod logs by pod uid (probe pods print their report once they ran), or by
+    /// `uid/container` for one container of a pod (a crashed CSI node plugin).
     #[serde(default)]
     pub logs: BTreeMap<String, String>,
+    /// Add-ons installed into the cluster once (`azurelustre-csi-driver`), so that a user
+    /// who removes one does not see it come back on the next start.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub installed: std::collections::BTreeSet<String>,
 }
 
 /// What the Azure side knows about the cluster that the API server needs.
@@ -41,6 +48,11 @@ pub struct ClusterInfo {
     pub nodes: Vec<String>,
     /// e.g. `1.33.2`.
     pub kubernetes_version: String,
+    /// Whether the Azure Lustre CSI driver is installed, and whether its node pods can start.
+    pub lustre_csi: LustreCsi,
+    /// Multiplier on the durations the cluster models (the Lustre client install on a
+    /// node), as on Azure's: 0 is instant.
+    pub time_scale: f64,
 }
 
 /// A running API server; stops when dropped or on [`RunningCluster::shutdown`].
@@ -174,12 +186,15 @@ pub mod admission;
 pub mod apply;
 pub mod binder;
 pub mod controllers;
+pub mod csi;
 pub mod discovery;
 pub mod kubelet;
+pub mod lustre_csi;
 pub mod meta;
 pub mod metrics;
 pub mod openapi;
 pub mod patch;
+pub mod placement;
 pub mod resources;
 pub mod routes;
 pub mod scheduler;

@@ -194,6 +194,28 @@ pub static DAEMON_SETS: Resource = res!(
     ["status"]
 );
 pub static JOBS: Resource = res!("batch", "jobs", "job", "Job", true, [], ["all"], ["status"]);
+/// Which CSI drivers the cluster has, and how the kubelet treats their volumes.
+pub static CSI_DRIVERS: Resource = res!(
+    "storage.k8s.io",
+    "csidrivers",
+    "csidriver",
+    "CSIDriver",
+    false,
+    [],
+    [],
+    []
+);
+/// One per node, written by its kubelet: the CSI drivers registered on that node.
+pub static CSI_NODES: Resource = res!(
+    "storage.k8s.io",
+    "csinodes",
+    "csinode",
+    "CSINode",
+    false,
+    [],
+    [],
+    []
+);
 
 /// Every served resource, in discovery order.
 pub static ALL: &[&Resource] = &[
@@ -209,10 +231,12 @@ pub static ALL: &[&Resource] = &[
     &REPLICA_SETS,
     &STATEFUL_SETS,
     &JOBS,
+    &CSI_DRIVERS,
+    &CSI_NODES,
 ];
 
 /// API groups other than core, with their single version.
-pub static GROUPS: &[&str] = &["apps", "batch"];
+pub static GROUPS: &[&str] = &["apps", "batch", "storage.k8s.io"];
 
 /// Finds a resource by group, version and plural.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {

@@ -623,14 +623,22 @@ fn logs(ctx: &Ctx, ns: Option<&str>, name: &str, q: &Query) -> Result<Response, 
             )));
         }
     };
-    let waiting = pod
+    let status = pod
         .pointer("/status/containerStatuses")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(container.as_str()))
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container.as_str()));
+    // A container waiting to restart shows the logs of the run that ended, as the kubelet
+    // does (`kubectl logs` of a crash-looping pod).
+    let ended = status
+        .and_then(|c| c.pointer("/lastState/terminated/containerID"))
+        .and_then(Value::as_str)
+        .is_some_and(|id| !id.is_empty());
+    let waiting = status
         .and_then(|c| c.pointer("/state/waiting/reason"))
         .and_then(Value::as_str)
+        .filter(|_| !ended)
         .map(String::from)
         .or_else(|| {
             // No status yet: the container has not been created.
@@ -643,10 +651,13 @@ fn logs(ctx: &Ctx, ns: Option<&str>, name: &str, q: &Query) -> Result<Response, 
             "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
         )));
     }
+    // A container's own log, else the pod's (pods with one container that prints).
+    let uid = meta::uid(pod);
     let mut text = store
         .state
         .logs
-        .get(meta::uid(pod))
+        .get(&format!("{uid}/{container}"))
+        .or_else(|| store.state.logs.get(uid))
         .cloned()
         .unwrap_or_default();
     if let Some(n) = q.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {

@@ -1,12 +1,16 @@
-//! The scheduler: assigns pending pods to Ready nodes (fewest pods first), and keeps a
-//! pod Pending with `FailedScheduling` while a claim it mounts is missing or unbound.
+//! The scheduler: assigns pending pods to nodes (fewest pods first) that are Ready, not
+//! cordoned, match the pod's node selector and affinity, and carry no taint the pod does not
+//! tolerate; keeps a pod Pending with `FailedScheduling` (and the real message) otherwise,
+//! or while a claim it mounts is missing or unbound.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use super::binder::pod_claims;
 use super::resources::{NODES, PERSISTENT_VOLUME_CLAIMS as PVCS, PODS};
 use super::store::{EventSpec, Store};
-use super::{meta, time};
+use super::{meta, placement, time};
 
 const COMPONENT: &str = "default-scheduler";
 
@@ -26,22 +30,31 @@ pub fn reconcile(store: &mut Store) {
     }
 }
 
-fn ready_nodes(store: &Store) -> Vec<Value> {
-    store
-        .list(&NODES, None)
-        .into_iter()
-        .filter(|n| {
-            meta::condition_true(n, "Ready")
-                && meta::at(n, "/spec/unschedulable") != Some(&json!(true))
-        })
-        .cloned()
-        .collect()
+/// Why one node cannot take the pod, as the first failing filter plugin says it (in the
+/// default profile's order: NodeUnschedulable, TaintToleration, NodeAffinity).
+fn node_misfit(pod_spec: &Value, tolerations: &[Value], node: &Value) -> Option<String> {
+    if placement::cordoned_for(node, tolerations) {
+        return Some("node(s) were unschedulable".into());
+    }
+    if let Some(taint) = placement::untolerated_taint(node, tolerations) {
+        return Some(format!(
+            "node(s) had untolerated taint {}",
+            placement::taint_text(&taint)
+        ));
+    }
+    if !placement::selects_node(pod_spec, node) {
+        return Some("node(s) didn't match Pod's node affinity/selector".into());
+    }
+    None
 }
 
 /// The node for a pod, or the scheduler's message why there is none.
 fn pick_node(store: &Store, pod: &Value) -> Result<String, String> {
-    let nodes = ready_nodes(store);
-    let total = store.list(&NODES, None).len();
+    let nodes = store.list(&NODES, None);
+    let total = nodes.len();
+    if total == 0 {
+        return Err("no nodes available to schedule pods".into());
+    }
     let tail = format!(
         " preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
     );
@@ -66,21 +79,23 @@ fn pick_node(store: &Store, pod: &Value) -> Result<String, String> {
             Some(_) => {}
         }
     }
-    let selector = meta::at(pod, "/spec/nodeSelector")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let fits: Vec<&Value> = nodes
-        .iter()
-        .filter(|n| {
-            selector
-                .iter()
-                .all(|(k, v)| meta::label(n, k) == v.as_str())
-        })
-        .collect();
+    let spec = pod.get("spec").cloned().unwrap_or(Value::Null);
+    let tolerations = placement::tolerations(&spec);
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut fits: Vec<&Value> = Vec::new();
+    for n in nodes {
+        match node_misfit(&spec, &tolerations, n) {
+            Some(why) => *reasons.entry(why).or_default() += 1,
+            None => fits.push(n),
+        }
+    }
     if fits.is_empty() {
+        // The real FitError: "<count> <reason>" per reason, sorted, comma-separated.
+        let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        parts.sort();
         return Err(format!(
-            "0/{total} nodes are available: {total} node(s) didn't match Pod's node affinity/selector.{tail}"
+            "0/{total} nodes are available: {}.{tail}",
+            parts.join(", ")
         ));
     }
     let load = |n: &Value| {
@@ -173,4 +188,9 @@ fn unschedulable(store: &mut Store, mut pod: Value, why: &str) {
 /// Replaces or adds a pod condition (shared with the kubelet model).
 pub fn condition(pod: &mut Value, t: &str, status: &str, reason: Option<&str>) {
     set_condition(pod, t, status, reason, None);
+}
+
+/// [`condition`] with a message (`containers with unready status: [...]`).
+pub fn condition_with_message(pod: &mut Value, t: &str, status: &str, reason: &str, message: &str) {
+    set_condition(pod, t, status, Some(reason), Some(message));
 }

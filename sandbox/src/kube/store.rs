@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 
 use super::resources::{self, Resource};
 use super::status::ApiError;
-use super::{ClusterInfo, ClusterState, admission, apply, meta, time};
+use super::{ClusterInfo, ClusterState, admission, apply, lustre_csi, meta, time};
 
 /// How many changes are kept for watches that resume from a resourceVersion.
 const HISTORY: usize = 10_000;
@@ -108,6 +108,8 @@ pub struct Store {
     /// Last FailedMount message per pod uid and when it was recorded, so the kubelet
     /// model repeats an event like a node does (count bumps) instead of on every tick.
     pub mount_failures: HashMap<String, (String, i64)>,
+    /// When the Lustre CSI node plugins started installing or restart after a crash.
+    pub node_plugins: lustre_csi::PluginClocks,
 }
 
 /// The store shared by the HTTP handlers and the controllers.
@@ -124,6 +126,7 @@ impl Shared {
             floor,
             tx,
             mount_failures: HashMap::new(),
+            node_plugins: lustre_csi::PluginClocks::default(),
         };
         store.seed(info);
         Shared(Arc::new(Mutex::new(store)))
@@ -149,7 +152,9 @@ pub fn key(res: &Resource, ns: Option<&str>, name: &str) -> String {
 }
 
 impl Store {
-    /// Objects every cluster has: the system namespaces and the nodes of the agent pools.
+    /// Objects every cluster has: the system namespaces, the nodes of the agent pools and
+    /// the `CSINode` each node's kubelet writes; and, once, the Lustre CSI driver when the
+    /// cluster has it.
     fn seed(&mut self, info: &ClusterInfo) {
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             if self.get(&resources::NAMESPACES, None, ns).is_none() {
@@ -169,6 +174,21 @@ impl Store {
                     tracing::warn!("seeding node {node}: {e}");
                 }
             }
+            if let Some(n) = self.get(&resources::NODES, None, node).cloned()
+                && self.get(&resources::CSI_NODES, None, node).is_none()
+                && let Err(e) = self.create(
+                    &resources::CSI_NODES,
+                    None,
+                    lustre_csi::csinode_for(&n),
+                    false,
+                    "kubelet",
+                )
+            {
+                tracing::warn!("seeding the CSINode of {node}: {e}");
+            }
+        }
+        if info.lustre_csi.installs_driver() {
+            lustre_csi::install(self);
         }
     }
 
@@ -282,8 +302,13 @@ impl Store {
         let rv = self.next_rv();
         meta::metadata_mut(&mut obj).insert("resourceVersion".into(), Value::from(rv.to_string()));
         if res.kind == "Pod" {
-            self.state.logs.remove(meta::uid(&obj));
+            let uid = meta::uid(&obj).to_string();
+            let prefix = format!("{uid}/");
+            self.state
+                .logs
+                .retain(|k, _| k != &uid && !k.starts_with(&prefix));
             self.mount_failures.remove(meta::uid(&obj));
+            self.node_plugins.forget(meta::uid(&obj));
         }
         self.publish(Change {
             rv,
@@ -635,6 +660,7 @@ fn node_object(name: &str, index: usize, info: &ClusterInfo) -> Value {
         .and_then(|r| r.split('-').next())
         .unwrap_or("nodepool1");
     let ip = format!("10.224.0.{}", 4 + index);
+    let image = info.lustre_csi.node_image();
     let now = time::now();
     let cond = |t: &str, s: &str, reason: &str, msg: &str| {
         json!({"type": t, "status": s, "lastHeartbeatTime": now, "lastTransitionTime": now,
@@ -647,6 +673,8 @@ fn node_object(name: &str, index: usize, info: &ClusterInfo) -> Value {
         ("kubernetes.azure.com/cluster", info.name.as_str()),
         ("kubernetes.azure.com/mode", "system"),
         ("kubernetes.azure.com/os-sku", "Ubuntu"),
+        ("kubernetes.azure.com/os-sku-effective", image.os_sku),
+        ("kubernetes.azure.com/node-image-version", image.version),
         ("kubernetes.azure.com/role", "agent"),
         ("kubernetes.io/arch", "amd64"),
         ("kubernetes.io/hostname", name),
@@ -685,8 +713,8 @@ fn node_object(name: &str, index: usize, info: &ClusterInfo) -> Value {
             "nodeInfo": {
                 "kubeletVersion": format!("v{}", info.kubernetes_version),
                 "kubeProxyVersion": format!("v{}", info.kubernetes_version),
-                "osImage": "Ubuntu 22.04.5 LTS",
-                "kernelVersion": "5.15.0-1089-azure",
+                "osImage": image.os_image,
+                "kernelVersion": image.kernel,
                 "containerRuntimeVersion": "containerd://1.7.27-1",
                 "operatingSystem": "linux",
                 "architecture": "amd64",

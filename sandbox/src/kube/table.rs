@@ -144,6 +144,21 @@ fn columns(res: &Resource) -> Vec<Col> {
             wide("Images", "string"),
             wide("Selector", "string"),
         ],
+        "CSIDriver" => vec![
+            c("Name", "string"),
+            c("AttachRequired", "boolean"),
+            c("PodInfoOnMount", "boolean"),
+            c("StorageCapacity", "boolean"),
+            c("TokenRequests", "string"),
+            c("RequiresRepublish", "boolean"),
+            c("Modes", "string"),
+            c("Age", "string"),
+        ],
+        "CSINode" => vec![
+            c("Name", "string"),
+            c("Drivers", "integer"),
+            c("Age", "string"),
+        ],
         _ => vec![c("Name", "string"), c("Age", "string")],
     }
 }
@@ -477,6 +492,47 @@ fn cells(res: &Resource, o: &Value) -> Vec<Value> {
                 json!(selector_text(o.pointer("/spec/selector"))),
             ]
         }
+        "CSIDriver" => {
+            // Unset booleans print as the API's defaults, as the real printer does.
+            let flag = |ptr: &str, default: bool| {
+                json!(o.pointer(ptr).and_then(Value::as_bool).unwrap_or(default))
+            };
+            let tokens: Vec<String> = o
+                .pointer("/spec/tokenRequests")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|t| s(t.get("audience")))
+                .collect();
+            let modes: Vec<String> = o
+                .pointer("/spec/volumeLifecycleModes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|m| s(Some(m)))
+                .collect();
+            vec![
+                name,
+                flag("/spec/attachRequired", true),
+                flag("/spec/podInfoOnMount", false),
+                flag("/spec/storageCapacity", false),
+                json!(if tokens.is_empty() {
+                    "<unset>".to_string()
+                } else {
+                    tokens.join(",")
+                }),
+                flag("/spec/requiresRepublish", false),
+                json!(or_none(modes.join(","))),
+                age,
+            ]
+        }
+        "CSINode" => {
+            let drivers = o
+                .pointer("/spec/drivers")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            vec![name, json!(drivers), age]
+        }
         _ => vec![name, age],
     }
 }
@@ -525,6 +581,7 @@ fn description(col: &str) -> &'static str {
         "Name" => {
             "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
         }
+        "Drivers" => "Drivers indicates the number of CSI drivers registered on the node",
         "Age" => {
             "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC."
         }

@@ -11,7 +11,7 @@ use super::resources::{
 };
 use super::selectors::LabelSelector;
 use super::store::{EventSpec, Store, random_suffix};
-use super::{meta, time};
+use super::{meta, placement, time};
 
 pub fn reconcile(store: &mut Store) {
     for d in store.list_owned(&DEPLOYMENTS, None) {
@@ -451,22 +451,50 @@ fn stateful_set(store: &mut Store, s: Value) {
     write_status(store, &STATEFUL_SETS, s, status);
 }
 
+/// The tolerations the daemon set controller adds to every daemon pod, so that node
+/// conditions do not evict them (`AddOrUpdateDaemonPodTolerations`).
+fn daemon_tolerations(template_spec: &Value) -> Vec<Value> {
+    let mut out = placement::tolerations(template_spec);
+    let mut add = vec![
+        ("node.kubernetes.io/not-ready", "NoExecute"),
+        ("node.kubernetes.io/unreachable", "NoExecute"),
+        ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+        ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+        ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+        ("node.kubernetes.io/unschedulable", "NoSchedule"),
+    ];
+    if template_spec.get("hostNetwork") == Some(&json!(true)) {
+        add.push(("node.kubernetes.io/network-unavailable", "NoSchedule"));
+    }
+    for (key, effect) in add {
+        let present = out.iter().any(|t| {
+            t.get("key").and_then(Value::as_str) == Some(key)
+                && t.get("effect").and_then(Value::as_str) == Some(effect)
+        });
+        if !present {
+            out.push(json!({"key": key, "operator": "Exists", "effect": effect}));
+        }
+    }
+    out
+}
+
 fn daemon_set(store: &mut Store, ds: Value) {
     if meta::deleting(&ds) {
         return;
     }
-    let selector = ds
-        .pointer("/spec/template/spec/nodeSelector")
-        .and_then(Value::as_object)
+    let template_spec = ds
+        .pointer("/spec/template/spec")
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or(Value::Null);
+    let tolerations = daemon_tolerations(&template_spec);
+    // A node runs a daemon pod when the pod would fit it: selector and affinity match and
+    // every taint that keeps pods off is tolerated.
     let nodes: Vec<String> = store
         .list(&NODES, None)
         .into_iter()
         .filter(|n| {
-            selector
-                .iter()
-                .all(|(k, v)| meta::label(n, k) == v.as_str())
+            placement::selects_node(&template_spec, n)
+                && placement::untolerated_taint(n, &tolerations).is_none()
         })
         .map(|n| meta::name(n).to_string())
         .collect();
@@ -482,6 +510,7 @@ fn daemon_set(store: &mut Store, ds: Value) {
         let mut pod = pod_from_template(&DAEMON_SETS, &ds, &name, &[]);
         // The real controller pins pods with node affinity; the scheduler then binds them.
         pod["spec"]["nodeName"] = json!(node);
+        pod["spec"]["tolerations"] = Value::Array(tolerations.clone());
         pod["status"] = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": time::now()}]});
         create_pod(store, &DAEMON_SETS, &ds, pod);
     }

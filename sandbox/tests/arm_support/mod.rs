@@ -353,3 +353,114 @@ pub async fn guide_up(c: &Client, sb: &RunningSandbox, root_squash: bool) -> Vec
     assert_eq!(a.status, 201, "{:?}", a.body);
     addrs
 }
+
+// ---- Azure Managed Lustre -------------------------------------------------------------
+
+/// The api-version the clients send for `amlFilesystems`.
+pub const AML_API: &str = "2024-03-01";
+pub const AML_SKU: &str = "AMLFS-Durable-Premium-250";
+/// The HPC Cache resource provider's roles on a storage account.
+pub const STORAGE_ROLES: [&str; 2] = [
+    "17d1049b-9a84-46fb-8f53-869881c3d3ab",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+];
+
+pub fn fs_id(name: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.StorageCache/amlFilesystems/{name}",
+        rg_id(RG)
+    )
+}
+
+/// A valid create body: eastus, zone 1, a maintenance window.
+pub fn amlfs_body(subnet: &str, sku: &str, tib: u64) -> Value {
+    json!({
+        "location": "eastus",
+        "zones": ["1"],
+        "sku": {"name": sku},
+        "properties": {
+            "storageCapacityTiB": tib,
+            "filesystemSubnet": subnet,
+            "maintenanceWindow": {"dayOfWeek": "Saturday", "timeOfDayUTC": "22:00"}
+        }
+    })
+}
+
+/// Registers the provider and creates the subnet `name` (`prefix`) in the cluster's vnet.
+pub async fn amlfs_network(c: &Client, name: &str, prefix: &str) -> String {
+    register_provider(c).await;
+    let s = create_subnet(c, name, prefix).await;
+    assert_eq!(s.status, 201, "{:?}", s.body);
+    assert_eq!(c.finish(&s).await["status"], "Succeeded");
+    subnet_id(name)
+}
+
+/// A storage account with a data and a logging container; with `roles`, the resource
+/// provider's two roles on the account. Returns (data container, logging container).
+pub async fn blob_integration(
+    c: &Client,
+    sb: &RunningSandbox,
+    account: &str,
+    roles: bool,
+) -> (String, String) {
+    let acct = c
+        .put(
+            &account_id(account),
+            STORAGE_API,
+            json!({"location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}),
+        )
+        .await;
+    assert!(acct.status == 202 || acct.status == 200, "{:?}", acct.body);
+    c.finish(&acct).await;
+    let data = container_id(account, "lustredata");
+    let logs = container_id(account, "lustrelogs");
+    for id in [&data, &logs] {
+        let r = c.put(id, STORAGE_API, json!({"properties": {}})).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    if roles {
+        assign_storage_roles(c, sb, account).await;
+    }
+    (data, logs)
+}
+
+/// The resource provider's roles on the storage account.
+pub async fn assign_storage_roles(c: &Client, sb: &RunningSandbox, account: &str) {
+    let sp = sb.with_world(|w| w.cache_rp_object_id.clone());
+    for role in STORAGE_ROLES {
+        let r = c
+            .put(
+                &format!(
+                    "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+                    account_id(account),
+                    uuid::Uuid::new_v4()
+                ),
+                AUTH_API,
+                json!({"properties": {"roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}"), "principalId": sp, "principalType": "ServicePrincipal"}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+}
+
+/// Creates a file system and waits for its create to end; returns the final GET.
+pub async fn create_amlfs(c: &Client, name: &str, body: Value) -> Value {
+    let r = c.put(&fs_id(name), AML_API, body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let done = c.finish(&r).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    c.get(&fs_id(name), AML_API).await.body
+}
+
+/// Polls a file system until `pointer` holds `want` (archive and import progress).
+pub async fn wait_for(c: &Client, id: &str, pointer: &str, want: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let r = c.get(id, AML_API).await;
+        if r.body.pointer(pointer).and_then(Value::as_str) == Some(want) {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{id}: {pointer} never became {want}");
+}

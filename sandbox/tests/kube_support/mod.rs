@@ -1,5 +1,6 @@
-//! What the kube_* tests share: a fake NFS fabric standing in for the Azure half, a
-//! served cluster, and a kubeconfig for kubectl and kube-rs.
+//! What the kube_* tests share: a fake fabric (NFS exports and Lustre filesystems)
+//! standing in for the Azure half, a served cluster, and a kubeconfig for kubectl and
+//! kube-rs.
 
 #![allow(dead_code)]
 
@@ -7,16 +8,50 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hpccache_core::probe;
-use hpccache_sandbox::fabric::{Identity, LustreFabric, LustreTarget, MountFailure, NfsFabric};
-use hpccache_sandbox::kube::{self, ClusterInfo, ClusterState, RunningCluster};
+use hpccache_core::{owner, probe};
+use hpccache_sandbox::fabric::{
+    Chown, Identity, LustreFabric, LustreTarget, MountFailure, NfsFabric,
+};
+use hpccache_sandbox::kube::{self, ClusterInfo, ClusterState, LustreCsi, RunningCluster};
 
 pub const TOKEN: &str = "sandbox-token";
 pub const SERVER: &str = "server.myhpccache.local";
 pub const CLUSTER_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.ContainerService/managedClusters/myAKSCluster";
 
+/// The MGS address of the fake's Azure Managed Lustre filesystem.
+pub const MGS: &str = "10.0.2.4";
+
+/// A Lustre filesystem the fake fabric knows.
+#[derive(Debug, Clone)]
+pub struct LustreFs {
+    pub mgs: String,
+    /// `lustrefs` on Azure Managed Lustre.
+    pub fs_name: String,
+    /// Provisioned and health `Available`.
+    pub healthy: bool,
+    /// Its subnet is in the cluster's vnet or a peered one.
+    pub reachable: bool,
+    /// Clients are squashed to 65534 unless root squash is off.
+    pub root_squash: bool,
+    /// Owner of the filesystem's root (mode 0755).
+    pub owner_uid: u32,
+}
+
+impl Default for LustreFs {
+    fn default() -> Self {
+        LustreFs {
+            mgs: MGS.into(),
+            fs_name: "lustrefs".into(),
+            healthy: true,
+            reachable: true,
+            root_squash: false,
+            owner_uid: 0,
+        }
+    }
+}
+
 /// The world as the fake fabric sees it: which name resolves, whether the cache runs,
-/// which paths are exported, and who may write.
+/// which paths are exported, who may write, and the Lustre filesystems.
 #[derive(Debug, Clone)]
 pub struct World {
     pub zone_linked: bool,
@@ -26,6 +61,7 @@ pub struct World {
     pub root_squash: bool,
     /// Owner of the export's root directory (mode 0755).
     pub owner_uid: u32,
+    pub lustre: Vec<LustreFs>,
 }
 
 impl Default for World {
@@ -36,15 +72,20 @@ impl Default for World {
             junctions: vec!["/myfilepath".into()],
             root_squash: false,
             owner_uid: 0,
+            lustre: vec![LustreFs::default()],
         }
     }
 }
+
+/// A Lustre mount the fake was asked for: cluster id, node address, target.
+pub type LustreCall = (String, String, LustreTarget);
 
 /// A test double of the Azure half, with the failure messages a node prints.
 #[derive(Debug, Default)]
 pub struct FakeFabric {
     pub world: Mutex<World>,
     pub mounts: Mutex<Vec<(String, String, String)>>,
+    pub lustre_mounts: Mutex<Vec<LustreCall>>,
 }
 
 impl FakeFabric {
@@ -82,6 +123,35 @@ impl FakeFabric {
 }
 
 impl NfsFabric for FakeFabric {
+    /// Gives the export's root to `job.owner` (only its uid is modelled), as root with root
+    /// squash off may; root squashed is nobody, who may not.
+    fn chown(&self, cluster_id: &str, job: &Chown) -> Result<owner::Report, MountFailure> {
+        let w = self.check(cluster_id, &job.server, &job.path)?;
+        let squashed = job.who.uid == 0 && w.root_squash;
+        let (changed, error) = if w.owner_uid == job.owner.uid {
+            (false, None)
+        } else if job.who.uid != 0 || squashed {
+            (
+                false,
+                Some(format!(
+                    "chown: {}: Operation not permitted",
+                    job.mount_point
+                )),
+            )
+        } else {
+            self.set(|w| w.owner_uid = job.owner.uid);
+            (true, None)
+        };
+        Ok(owner::Report {
+            v: owner::REPORT_VERSION,
+            dir: job.mount_point.clone(),
+            uid: job.owner.uid,
+            gid: job.owner.gid,
+            changed,
+            error,
+        })
+    }
+
     fn mount(&self, cluster_id: &str, server: &str, path: &str) -> Result<(), MountFailure> {
         self.check(cluster_id, server, path).map(|_| ())
     }
@@ -133,6 +203,8 @@ pub fn info() -> ClusterInfo {
             "aks-nodepool1-12345678-vmss000002".into(),
         ],
         kubernetes_version: "1.33.2".into(),
+        lustre_csi: LustreCsi::Absent,
+        time_scale: 0.0,
     }
 }
 
@@ -148,8 +220,23 @@ pub async fn start() -> Cluster {
 }
 
 pub async fn start_with(state: ClusterState) -> Cluster {
+    start_cluster(state, info()).await
+}
+
+/// A cluster with the Lustre CSI driver as `lustre_csi` says, the node plugins taking a
+/// `time_scale`d install.
+pub async fn start_lustre(lustre_csi: LustreCsi, time_scale: f64) -> Cluster {
+    let info = ClusterInfo {
+        lustre_csi,
+        time_scale,
+        ..info()
+    };
+    start_cluster(ClusterState::default(), info).await
+}
+
+pub async fn start_cluster(state: ClusterState, info: ClusterInfo) -> Cluster {
     let fabric = Arc::new(FakeFabric::default());
-    let running = kube::serve(state, info(), fabric.clone(), TOKEN.into())
+    let running = kube::serve(state, info, fabric.clone(), TOKEN.into())
         .await
         .expect("serve");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -325,20 +412,52 @@ spec:
         claimName: pvc-nfs
 "#;
 
-/// This double knows no Lustre filesystem: every Lustre mount fails as a node's would.
+impl FakeFabric {
+    fn check_lustre(
+        &self,
+        cluster_id: &str,
+        node_address: &str,
+        target: &LustreTarget,
+    ) -> Result<LustreFs, MountFailure> {
+        self.lustre_mounts.lock().unwrap().push((
+            cluster_id.into(),
+            node_address.into(),
+            target.clone(),
+        ));
+        let w = self.world.lock().unwrap().clone();
+        let source = format!("{}@tcp:/{}", target.mgs_address, target.fs_name);
+        let fail = |why: &str| {
+            Err(MountFailure {
+                message: format!("mount.lustre: mount {source} at /mnt failed: {why}"),
+            })
+        };
+        let Some(fs) = w.lustre.iter().find(|f| f.mgs == target.mgs_address) else {
+            return fail("Input/output error\nIs the MGS running?");
+        };
+        if cluster_id != CLUSTER_ID || !fs.reachable {
+            return fail("Connection timed out");
+        }
+        if !fs.healthy {
+            return fail("Input/output error\nIs the MGS running?");
+        }
+        if target.fs_name != fs.fs_name {
+            return fail(
+                "No such file or directory\nIs the MGS specification correct?\nIs the filesystem name correct?",
+            );
+        }
+        Ok(fs.clone())
+    }
+}
+
 impl LustreFabric for FakeFabric {
     fn mount_lustre(
         &self,
-        _cluster_id: &str,
-        _node_address: &str,
+        cluster_id: &str,
+        node_address: &str,
         target: &LustreTarget,
     ) -> Result<(), MountFailure> {
-        Err(MountFailure {
-            message: format!(
-                "mount.lustre: mount {}@tcp:/{} at /mnt failed: Input/output error",
-                target.mgs_address, target.fs_name
-            ),
-        })
+        self.check_lustre(cluster_id, node_address, target)
+            .map(|_| ())
     }
 
     fn probe_lustre(
@@ -346,12 +465,38 @@ impl LustreFabric for FakeFabric {
         cluster_id: &str,
         node_address: &str,
         target: &LustreTarget,
-        _mount_point: &str,
-        _who: Identity,
+        mount_point: &str,
+        who: Identity,
     ) -> Result<probe::Report, MountFailure> {
-        self.mount_lustre(cluster_id, node_address, target)
-            .and(Err(MountFailure {
-                message: "no Lustre filesystem in this double".into(),
-            }))
+        let fs = self.check_lustre(cluster_id, node_address, target)?;
+        let effective = if who.uid == 0 && fs.root_squash {
+            65534
+        } else {
+            who.uid
+        };
+        let write = effective == 0 || effective == fs.owner_uid;
+        let mut source = format!("{}@tcp:/{}", target.mgs_address, target.fs_name);
+        if let Some(d) = &target.sub_dir {
+            source = format!("{source}/{d}");
+        }
+        Ok(probe::Report {
+            v: probe::REPORT_VERSION,
+            mount_point: mount_point.into(),
+            source,
+            size: "48T".into(),
+            used: "0".into(),
+            available: "48T".into(),
+            use_percent: "0%".into(),
+            write,
+            read: write,
+            uid: who.uid,
+            gid: who.gid,
+            error: (!write).then(|| {
+                format!(
+                    "sh: can't create {mount_point}/{}: Permission denied",
+                    probe::PROBE_FILE
+                )
+            }),
+        })
     }
 }

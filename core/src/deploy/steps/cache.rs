@@ -1,13 +1,17 @@
 //! The cache (about 20 minutes in Azure). Sent once, followed with the core's poller; with
 //! `--no-wait` the operation is saved in the state file for `cache wait` or a later `up`.
 //! A cache this tool created that ended Failed is deleted and created again, as Azure advises.
+//! An existing cache is brought to the root squash asked for (`--root-squash` or
+//! `--no-root-squash`; neither keeps what it has), except while `--owner`'s job has yet to
+//! run: the owner step switches it then.
 
 use super::super::context::{Ctx, Mode};
 use super::super::executor::Done;
+use super::super::owner;
 use super::super::plan::{PlanItem, Step};
 use super::{
-    cluster_info, created_before, id_of, keys, optional, record, record_planned, recorded,
-    succeeded,
+    cluster_info, created_before, id_of, keys, optional, ours_by_tag, record, record_found,
+    record_planned, recorded, succeeded,
 };
 use crate::azure::cache::{self, Cache, NewCache};
 use crate::azure::lro::{self, Until};
@@ -30,6 +34,18 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             let state = c.properties.provisioning_state.clone();
             let ours = created_before(ctx, keys::CACHE, &c.id);
             check_same(ctx, &c, &subnet)?;
+            if !ours && !ctx.dry_run() && ours_by_tag(ctx, &c.tags) {
+                record_found(ctx, keys::CACHE, &c.id, true)?;
+                // The subnet a cache of this deployment sits in (a cache needs one of its
+                // own) was made for it too.
+                if c.properties
+                    .subnet
+                    .as_deref()
+                    .is_some_and(|s| same_id(s, &subnet))
+                {
+                    record_found(ctx, keys::SUBNET, &subnet, true)?;
+                }
+            }
             match state.as_deref() {
                 s if succeeded(s) => {
                     ctx.note(PlanItem::new(
@@ -110,7 +126,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                     ctx.spec.deployment,
                     ctx.spec.cache_size_gb,
                     ctx.spec.sku,
-                    if ctx.spec.root_squash { "on" } else { "off" }
+                    on_off(ctx.spec.new_cache_root_squash())
                 ),
             ));
             if ctx.dry_run() {
@@ -123,6 +139,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             }
         }
     };
+    let cache = converge_root_squash(ctx, cache).await?;
     let info = CacheInfo {
         sku: cache
             .sku
@@ -134,7 +151,9 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             .cache_size_gb
             .unwrap_or(ctx.spec.cache_size_gb),
         mount_addresses: cache.properties.mount_addresses.clone(),
-        root_squash: root_squash(&cache).unwrap_or(ctx.spec.root_squash),
+        root_squash: cache
+            .root_squash()
+            .unwrap_or(ctx.spec.new_cache_root_squash()),
     };
     let changed =
         ctx.read(|s| s.cache.as_ref() != Some(&info) || s.operations.contains_key(keys::CACHE));
@@ -155,7 +174,7 @@ async fn create(ctx: &Ctx, id: &ResourceId, location: &str, subnet: &str) -> Res
         sku: ctx.spec.sku.clone(),
         cache_size_gb: ctx.spec.cache_size_gb,
         subnet_id: subnet.to_owned(),
-        root_squash: ctx.spec.root_squash,
+        root_squash: ctx.spec.new_cache_root_squash(),
         tags: ctx.spec.tags.clone(),
     };
     let poller = cache::begin_create_cache(&ctx.client, id, &new).await?;
@@ -218,10 +237,37 @@ fn check_same(ctx: &Ctx, c: &Cache, subnet: &str) -> Result<()> {
     })
 }
 
-fn root_squash(c: &Cache) -> Option<bool> {
-    c.properties
-        .extra
-        .get("securitySettings")?
-        .pointer("/accessPolicies/0/accessRules/0/rootSquash")?
-        .as_bool()
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+/// Changes root squash on an existing cache when it differs from what was asked (one
+/// PATCH, waited for); the cache as it is afterwards.
+async fn converge_root_squash(ctx: &Ctx, cache: Cache) -> Result<Cache> {
+    let owner_pending = ctx.spec.owner.is_some() && !ctx.read(|s| owner::done(s, &ctx.spec));
+    let Some(want) = ctx.spec.root_squash.filter(|_| !owner_pending) else {
+        return Ok(cache);
+    };
+    let have = cache.root_squash();
+    if have == Some(want) {
+        return Ok(cache);
+    }
+    ctx.note(PlanItem::new(
+        Step::Cache,
+        "update",
+        &cache.id,
+        format!(
+            "root squash is {} on the cache; asked {}",
+            have.map(on_off).unwrap_or("unknown"),
+            on_off(want)
+        ),
+    ));
+    if ctx.dry_run() {
+        return Ok(cache);
+    }
+    cache::begin_set_root_squash(&ctx.client, &cache, want)
+        .await?
+        .wait(&ctx.client, &ctx.waits.cache)
+        .await?;
+    cache::get_cache(&ctx.client, &ResourceId::parse(&cache.id)?).await
 }

@@ -5,16 +5,14 @@ use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
 use super::super::spec::default_storage_account;
-use crate::azure::aks;
 use crate::state::{ClusterInfo, Settings};
 use crate::{Error, Result};
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
     let spec = &ctx.spec;
     let sub = ctx.client.subscription().to_owned();
-    let id = aks::cluster_id(&sub, &spec.resource_group, &spec.cluster);
-    let cluster = aks::get_cluster(&ctx.client, &id).await?;
-    let vnet = aks::find_vnet(&ctx.client, &cluster).await?;
+    // Read by the preflight, before any step could write (issue 12 item 7).
+    let (cluster, vnet) = (&ctx.preflight.cluster, &ctx.preflight.vnet);
     let node_rg = cluster
         .properties
         .node_resource_group

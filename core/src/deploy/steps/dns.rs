@@ -4,7 +4,10 @@
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::{cluster_info, created_before, keys, planned, record, record_planned};
+use super::{
+    cluster_info, created_before, keys, ours_by_tag, planned, record, record_as, record_found,
+    record_planned,
+};
 use crate::azure::{ResourceId, dns};
 use crate::{Error, Result};
 
@@ -18,8 +21,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     match dns::get_zone(&ctx.client, &zone).await? {
         Some(z) => {
             ctx.note(PlanItem::new(Step::Dns, "none", &z.id, "exists"));
-            let created = created_before(ctx, keys::DNS_ZONE, &z.id);
-            record(ctx, keys::DNS_ZONE, &z.id, created)?;
+            record_found(ctx, keys::DNS_ZONE, &z.id, ours_by_tag(ctx, &z.tags))?;
         }
         None => {
             ctx.note(PlanItem::new(
@@ -60,8 +62,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                 &l.id,
                 "links the cluster's vnet",
             ));
-            let created = created_before(ctx, keys::VNET_LINK, &l.id);
-            record(ctx, keys::VNET_LINK, &l.id, created)?;
+            record_found(ctx, keys::VNET_LINK, &l.id, ours_by_tag(ctx, &l.tags))?;
             return Ok(Done::Finished);
         }
         Some(_) => (
@@ -79,7 +80,8 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         return Ok(Done::Finished);
     }
     let created = found.is_none() || created_before(ctx, keys::VNET_LINK, link.as_str());
-    record(ctx, keys::VNET_LINK, link.as_str(), created)?;
+    let tagged = found.as_ref().is_some_and(|l| ours_by_tag(ctx, &l.tags));
+    record_as(ctx, keys::VNET_LINK, link.as_str(), created, tagged)?;
     dns::begin_put_link(&ctx.client, &link, &vnet_id, want, &ctx.spec.tags)
         .await?
         .wait(&ctx.client, &ctx.waits.other)

@@ -14,9 +14,12 @@ mod storage;
 pub(super) mod subnet;
 mod target;
 
+use std::collections::BTreeMap;
+
 use super::context::Ctx;
 use super::executor::Done;
 use super::plan::Step;
+use super::spec::DEPLOYMENT_TAG;
 use crate::azure::ids::same_id;
 use crate::state::Resource;
 use crate::{Error, Result};
@@ -59,10 +62,39 @@ fn created_before(ctx: &Ctx, key: &str, id: &str) -> bool {
 }
 
 /// Records `key` → (`id`, `created`), writing the file only when that changes something.
+/// A resource already recorded as tagged for this deployment stays so.
 fn record(ctx: &Ctx, key: &str, id: &str, created: bool) -> Result<()> {
+    record_as(ctx, key, id, created, false)
+}
+
+/// Records a resource `up` found in place: this tool's when the state says it created it;
+/// else adoptable when `tagged` (it carries this deployment's tag, or belongs to a cache or
+/// account that does: a state file was lost); else someone else's.
+fn record_found(ctx: &Ctx, key: &str, id: &str, tagged: bool) -> Result<()> {
+    let created = created_before(ctx, key, id);
+    record_as(ctx, key, id, created, tagged)
+}
+
+/// Whether `tags` carry this deployment's [`DEPLOYMENT_TAG`].
+fn ours_by_tag(ctx: &Ctx, tags: &BTreeMap<String, String>) -> bool {
+    tags.get(DEPLOYMENT_TAG) == Some(&ctx.spec.deployment)
+}
+
+/// Whether the state records `key` as tagged for this deployment (not created by this file).
+fn tagged(ctx: &Ctx, key: &str) -> bool {
+    ctx.read(|s| s.resources.get(key).is_some_and(|r| r.tagged))
+}
+
+fn record_as(ctx: &Ctx, key: &str, id: &str, created: bool, tagged: bool) -> Result<()> {
+    let kept = ctx.read(|s| {
+        s.resources
+            .get(key)
+            .is_some_and(|r| r.tagged && same_id(&r.id, id))
+    });
     let new = Resource {
         id: id.to_owned(),
         created,
+        tagged: !created && (tagged || kept),
     };
     if ctx.read(|s| s.resources.get(key) == Some(&new)) {
         return Ok(());

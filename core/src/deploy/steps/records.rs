@@ -6,10 +6,14 @@ use std::collections::BTreeSet;
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::{created_before, id_of, keys, planned, record, record_planned, recorded};
-use crate::Result;
+use super::super::preflight::other_owner;
+use super::{
+    created_before, id_of, keys, ours_by_tag, planned, record_as, record_found, record_planned,
+    recorded,
+};
 use crate::azure::{ResourceId, dns};
 use crate::state::DnsInfo;
+use crate::{InvalidInput, Result};
 
 /// Seconds resolvers keep the answer; short, since a cache's addresses change only on re-create.
 pub const TTL: u64 = 300;
@@ -53,7 +57,26 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                 &r.id,
                 format!("holds all {} mount addresses", want.len()),
             ));
-            record(ctx, keys::DNS_RECORDS, &r.id, ours)?;
+            record_found(
+                ctx,
+                keys::DNS_RECORDS,
+                &r.id,
+                ours_by_tag(ctx, &r.properties.metadata),
+            )?;
+        }
+        Some(r) if !ours && other_owner(&r.properties.metadata, &ctx.spec.deployment).is_some() => {
+            // The preflight refuses this before any write; the record set may have been
+            // claimed since.
+            return Err(InvalidInput::new(
+                "--dns-name",
+                format!(
+                    "the A record set {name} in zone {} belongs to deployment {}",
+                    ctx.spec.dns_zone,
+                    other_owner(&r.properties.metadata, &ctx.spec.deployment).unwrap_or_default()
+                ),
+            )
+            .hint("Pass another --dns-name or --dns-zone")
+            .into());
         }
         _ => {
             ctx.note(PlanItem::new(
@@ -63,8 +86,24 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                 format!("A record {} → {}", info.fqdn, addresses.join(", ")),
             ));
             if !ctx.dry_run() {
-                record(ctx, keys::DNS_RECORDS, id.as_str(), ours || found.is_none())?;
-                dns::put_a_record_set(&ctx.client, &zone, &name, &addresses, TTL).await?;
+                let tagged = found
+                    .as_ref()
+                    .is_some_and(|r| ours_by_tag(ctx, &r.properties.metadata));
+                record_as(
+                    ctx,
+                    keys::DNS_RECORDS,
+                    id.as_str(),
+                    ours || found.is_none(),
+                    tagged,
+                )?;
+                // Someone else's record set keeps its own metadata: this tool's tag on it
+                // would let a later `down --adopt` take it.
+                let metadata = match &found {
+                    Some(r) if !ours => r.properties.metadata.clone(),
+                    _ => ctx.spec.tags.clone(),
+                };
+                dns::put_a_record_set(&ctx.client, &zone, &name, &addresses, TTL, &metadata)
+                    .await?;
             }
         }
     }

@@ -5,7 +5,7 @@
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::{created_before, id_of, keys, planned, record, record_planned, recorded};
+use super::{id_of, keys, planned, record, record_found, record_planned, recorded, tagged};
 use crate::Result;
 use crate::azure::authorization::{self, Assigned};
 use crate::azure::graph;
@@ -56,6 +56,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                     .as_deref()
                     .is_none_or(|s| s.eq_ignore_ascii_case(&account))
         });
+        let name = authorization::assignment_name(&account, &definition, &sp.id);
         if let Some(a) = found {
             ctx.note(PlanItem::new(
                 Step::Roles,
@@ -63,11 +64,12 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                 &a.id,
                 format!("'{role}' is assigned"),
             ));
-            let created = created_before(ctx, key, &a.id);
-            record(ctx, key, &a.id, created)?;
+            // This tool names its assignments deterministically: one under that name on this
+            // deployment's account is this deployment's.
+            let ours = tagged(ctx, keys::STORAGE_ACCOUNT) && a.name.eq_ignore_ascii_case(&name);
+            record_found(ctx, key, &a.id, ours)?;
             continue;
         }
-        let name = authorization::assignment_name(&account, &definition, &sp.id);
         let id = format!("{account}/providers/Microsoft.Authorization/roleAssignments/{name}");
         ctx.note(PlanItem::new(
             Step::Roles,

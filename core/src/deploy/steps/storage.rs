@@ -5,8 +5,7 @@
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::super::spec::DEPLOYMENT_TAG;
-use super::{created_before, keys, planned, record, record_planned, succeeded};
+use super::{keys, ours_by_tag, planned, record, record_found, record_planned, succeeded, tagged};
 use crate::azure::lro::{self, Until};
 use crate::azure::storage;
 use crate::{Error, InvalidInput, Result};
@@ -23,8 +22,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let account = storage::account_id(&sub, &settings.resource_group, name);
     match storage::get_account(&ctx.client, &account).await? {
         Some(found) => {
-            let ours = created_before(ctx, keys::STORAGE_ACCOUNT, &found.id)
-                || found.tags.get(DEPLOYMENT_TAG) == Some(&ctx.spec.deployment);
+            let ours = ours_by_tag(ctx, &found.tags);
             ctx.note(PlanItem::new(Step::Storage, "none", &found.id, "exists"));
             if !ctx.dry_run() && !succeeded(found.properties.provisioning_state.as_deref()) {
                 lro::wait_for_resource(
@@ -37,7 +35,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                 )
                 .await?;
             }
-            record(ctx, keys::STORAGE_ACCOUNT, &found.id, ours)?;
+            record_found(ctx, keys::STORAGE_ACCOUNT, &found.id, ours)?;
         }
         None => {
             let check = storage::check_name_availability(&ctx.client, name).await?;
@@ -98,8 +96,9 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     match existing {
         Some(found) => {
             ctx.note(PlanItem::new(Step::Storage, "none", &found.id, "exists"));
-            let created = created_before(ctx, keys::CONTAINER, &found.id);
-            record(ctx, keys::CONTAINER, &found.id, created)?;
+            // A container in this deployment's account is this deployment's.
+            let ours = tagged(ctx, keys::STORAGE_ACCOUNT);
+            record_found(ctx, keys::CONTAINER, &found.id, ours)?;
         }
         None => {
             ctx.note(PlanItem::new(

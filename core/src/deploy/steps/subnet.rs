@@ -9,48 +9,14 @@ use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
 use super::{cluster_info, created_before, keys, record, record_planned, succeeded};
 use crate::azure::lro::{self, Until};
-use crate::azure::{ArmClient, ResourceId, aks, network};
-use crate::deploy::UpSpec;
+use crate::azure::{ResourceId, network};
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::{Error, InvalidInput, Result};
-
-/// Checks an explicit `--subnet-prefix` against the cluster's network before `up` writes
-/// anything (reliability suite, issue 7 item 4): without it, the provider registration, storage
-/// account and DNS zone were already being written, concurrently, when the subnet step found the
-/// prefix outside the vnet or overlapping. Reads only (cluster, vnet). A subnet of the requested
-/// name that already exists is left to [`run`], which checks it against the prefix.
-pub async fn preflight(client: &ArmClient, spec: &UpSpec) -> Result<()> {
-    let SubnetPrefix::Cidr(_) = spec.subnet_prefix else {
-        return Ok(());
-    };
-    let id = aks::cluster_id(client.subscription(), &spec.resource_group, &spec.cluster);
-    let cluster = aks::get_cluster(client, &id).await?;
-    let vnet = aks::find_vnet(client, &cluster).await?;
-    if vnet
-        .properties
-        .subnets
-        .iter()
-        .any(|s| s.name.eq_ignore_ascii_case(&spec.subnet_name))
-    {
-        return Ok(());
-    }
-    let (spaces, taken) = free_space(&vnet);
-    let v4 = |c: Vec<String>| c.into_iter().find_map(|c| c.parse::<Ipv4Net>().ok());
-    cidr::plan(
-        spec.subnet_prefix,
-        spec.subnet_size,
-        &spaces,
-        &taken,
-        v4(cluster.service_cidrs()),
-        v4(cluster.pod_cidrs()),
-    )?;
-    Ok(())
-}
 
 type Space = (Vec<Ipv4Net>, Vec<(String, Ipv4Net)>);
 
 /// The vnet's address spaces and the prefixes its subnets hold.
-fn free_space(vnet: &network::VirtualNetwork) -> Space {
+pub(in crate::deploy) fn free_space(vnet: &network::VirtualNetwork) -> Space {
     let spaces = vnet
         .properties
         .address_space
@@ -80,7 +46,8 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         reason: "the state file does not record it; run `up` again".to_owned(),
     })?;
     let vnet_rid = ResourceId::parse(&vnet_id)?;
-    let vnet = network::get_vnet(&ctx.client, &vnet_rid).await?;
+    // Read by the preflight a moment ago, before anything was written.
+    let vnet = &ctx.preflight.vnet;
     let name = &ctx.spec.subnet_name;
     if let Some(existing) = vnet
         .properties
@@ -127,7 +94,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         return Ok(Done::Finished);
     }
 
-    let (spaces, taken) = free_space(&vnet);
+    let (spaces, taken) = free_space(vnet);
     let parse = |c: &Option<String>| c.as_deref().and_then(|c| c.parse::<Ipv4Net>().ok());
     let prefix = cidr::plan(
         ctx.spec.subnet_prefix,

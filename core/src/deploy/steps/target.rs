@@ -5,7 +5,8 @@ use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
 use super::{
-    created_before, id_of, keys, optional, planned, record, record_planned, recorded, succeeded,
+    created_before, id_of, keys, optional, planned, record_as, record_found, record_planned,
+    recorded, succeeded, tagged,
 };
 use crate::azure::ResourceId;
 use crate::azure::cache::{self, StorageTarget};
@@ -75,11 +76,13 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             record_planned(ctx, keys::STORAGE_TARGET, id.as_str())?;
             return Ok(Done::Finished);
         }
-        record(
+        let of_ours = found.is_some() && tagged(ctx, keys::CACHE);
+        record_as(
             ctx,
             keys::STORAGE_TARGET,
             id.as_str(),
             ours || found.is_none(),
+            of_ours,
         )?;
         if verb == "wait" {
             lro::wait_for_resource(
@@ -95,7 +98,9 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             create(ctx, &id, &container, &path).await?;
         }
     } else if let Some(t) = &found {
-        record(ctx, keys::STORAGE_TARGET, &t.id, ours)?;
+        // A target of this deployment's cache is this deployment's.
+        let of_ours = tagged(ctx, keys::CACHE);
+        record_found(ctx, keys::STORAGE_TARGET, &t.id, of_ours)?;
     }
     if ctx.read(|s| s.namespace_paths != [path.clone()]) {
         ctx.update(|s| s.namespace_paths = vec![path])?;

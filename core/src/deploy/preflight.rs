@@ -1,0 +1,205 @@
+//! What `up` reads and checks before anything is written, so a request that cannot work fails
+//! with nothing changed (issue 12 items 1, 2 and 7):
+//!
+//! - the deployment's state file ties it to one cluster: another `--cluster` or `-g` for the
+//!   same `-n` would have replaced every recorded id and orphaned the first cache;
+//! - the cluster (and so its resource group) is read first: a name that does not exist used
+//!   to fail only after the provider registration had been sent, concurrently;
+//! - an explicit `--subnet-prefix` must fit the vnet;
+//! - the subnet, A record set and vnet link `up` would write must not belong to another
+//!   deployment (its tag, or another state file beside this one, says so).
+//!
+//! The cluster and vnet read here are handed to the steps, which do not read them again.
+
+use ipnet::Ipv4Net;
+
+use super::spec::{DEPLOYMENT_TAG, UpSpec};
+use super::steps::{keys, subnet};
+use crate::azure::ids::same_id;
+use crate::azure::{ArmClient, aks, dns, network};
+use crate::spec::cidr::{self, SubnetPrefix};
+use crate::state::{Neighbours, State};
+use crate::{InvalidInput, Result};
+
+/// The cluster and the vnet its nodes use, as read before the run.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    pub cluster: aks::ManagedCluster,
+    pub vnet: network::VirtualNetwork,
+}
+
+/// A deployment stays on the cluster its state file records: refuse another one before any
+/// request, naming the recorded cluster.
+pub fn check_recorded_cluster(spec: &UpSpec, state: &State) -> Result<(), InvalidInput> {
+    let Some(c) = &state.cluster else {
+        return Ok(());
+    };
+    let same_group = c.resource_group.eq_ignore_ascii_case(&spec.resource_group);
+    if same_group && c.name.eq_ignore_ascii_case(&spec.cluster) {
+        return Ok(());
+    }
+    let (flag, asked) = if same_group {
+        ("--cluster", spec.cluster.as_str())
+    } else {
+        ("--resource-group", spec.resource_group.as_str())
+    };
+    Err(InvalidInput::new(
+        flag,
+        format!(
+            "deployment {} is recorded on cluster {} in resource group {}, not on '{asked}'; going on would leave its cache and storage behind",
+            spec.deployment, c.name, c.resource_group
+        ),
+    )
+    .hint(format!(
+        "Pick another -n for a deployment on {}, or take this one down first (az-hpccache-ext down -n {})",
+        spec.cluster, spec.deployment
+    )))
+}
+
+/// Reads the cluster and its vnet and checks what `up` would write against them.
+pub async fn run(
+    client: &ArmClient,
+    spec: &UpSpec,
+    state: &State,
+    neighbours: &Neighbours,
+) -> Result<Preflight> {
+    let id = aks::cluster_id(client.subscription(), &spec.resource_group, &spec.cluster);
+    let cluster = aks::get_cluster(client, &id).await?;
+    let vnet = aks::find_vnet(client, &cluster).await?;
+    check_subnet(spec, state, neighbours, &cluster, &vnet)?;
+    if let Some(node_rg) = cluster.properties.node_resource_group.as_deref() {
+        check_dns(client, spec, state, neighbours, node_rg, &vnet).await?;
+    }
+    Ok(Preflight { cluster, vnet })
+}
+
+fn check_subnet(
+    spec: &UpSpec,
+    state: &State,
+    neighbours: &Neighbours,
+    cluster: &aks::ManagedCluster,
+    vnet: &network::VirtualNetwork,
+) -> Result<()> {
+    let existing = vnet
+        .properties
+        .subnets
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(&spec.subnet_name));
+    if let Some(s) = existing {
+        if let Some(other) = foreign(state, neighbours, keys::SUBNET, &s.id) {
+            return Err(InvalidInput::new(
+                "--subnet-name",
+                format!(
+                    "subnet {} is the cache subnet of deployment {other}, and a cache needs a subnet of its own",
+                    s.name
+                ),
+            )
+            .hint("Pass another --subnet-name (or leave it out: the default is one per deployment)")
+            .into());
+        }
+        // An existing subnet is used as it is; the subnet step checks it against the prefix.
+        return Ok(());
+    }
+    // An explicit --subnet-prefix outside the vnet or overlapping is bad input (reliability
+    // suite, issue 7 item 4).
+    if let SubnetPrefix::Cidr(_) = spec.subnet_prefix {
+        let (spaces, taken) = subnet::free_space(vnet);
+        let v4 = |c: Vec<String>| c.into_iter().find_map(|c| c.parse::<Ipv4Net>().ok());
+        cidr::plan(
+            spec.subnet_prefix,
+            spec.subnet_size,
+            &spaces,
+            &taken,
+            v4(cluster.service_cidrs()),
+            v4(cluster.pod_cidrs()),
+        )?;
+    }
+    Ok(())
+}
+
+/// Another deployment's claim on `id`: recorded in its state file. `None` when this
+/// deployment's own state records it under `key` (then it is ours, or was adopted by us).
+fn foreign<'a>(state: &State, neighbours: &'a Neighbours, key: &str, id: &str) -> Option<&'a str> {
+    let ours = state.resources.get(key).is_some_and(|r| same_id(&r.id, id));
+    if ours { None } else { neighbours.recording(id) }
+}
+
+/// The deployment a tag map names, when it is not `deployment`.
+pub(super) fn other_owner<'a>(
+    tags: &'a std::collections::BTreeMap<String, String>,
+    deployment: &str,
+) -> Option<&'a str> {
+    tags.get(DEPLOYMENT_TAG)
+        .map(String::as_str)
+        .filter(|d| *d != deployment)
+}
+
+async fn check_dns(
+    client: &ArmClient,
+    spec: &UpSpec,
+    state: &State,
+    neighbours: &Neighbours,
+    node_rg: &str,
+    vnet: &network::VirtualNetwork,
+) -> Result<()> {
+    let zone = dns::zone_id(client.subscription(), node_rg, &spec.dns_zone);
+    if dns::get_zone(client, &zone).await?.is_none() {
+        return Ok(());
+    }
+    let records = dns::a_record_set_id(&zone, &spec.dns_name);
+    let mut owner = foreign(state, neighbours, keys::DNS_RECORDS, records.as_str())
+        .map(|d| (d.to_owned(), "its state file records it"));
+    if owner.is_none()
+        && !state
+            .resources
+            .get(keys::DNS_RECORDS)
+            .is_some_and(|r| same_id(&r.id, records.as_str()))
+        && let Some(r) = dns::get_a_record_set(client, &zone, &spec.dns_name).await?
+        && let Some(d) = other_owner(&r.properties.metadata, &spec.deployment)
+    {
+        owner = Some((d.to_owned(), "its hpccache-deployment tag says so"));
+    }
+    if let Some((other, why)) = owner {
+        return Err(taken("--dns-name", &spec.deployment, &other, why)(format!(
+            "the A record set {} in zone {} belongs to deployment {other}",
+            spec.dns_name, spec.dns_zone
+        ))
+        .into());
+    }
+    let link = dns::link_id(&zone, &format!("{}-link", vnet.name));
+    let Some(found) = dns::get_link(client, &link).await? else {
+        return Ok(());
+    };
+    // A link that is right as it is gets no write: sharing it is harmless.
+    if found.properties.registration_enabled.unwrap_or(false) == spec.dns_registration {
+        return Ok(());
+    }
+    let owner = foreign(state, neighbours, keys::VNET_LINK, &found.id)
+        .map(|d| (d.to_owned(), "its state file records it"))
+        .or_else(|| {
+            other_owner(&found.tags, &spec.deployment)
+                .map(|d| (d.to_owned(), "its hpccache-deployment tag says so"))
+        });
+    if let Some((other, why)) = owner {
+        return Err(taken("--dns-registration", &spec.deployment, &other, why)(format!(
+            "changing registration on vnet link {} of zone {} would change deployment {other}'s link",
+            found.name, spec.dns_zone
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The refusal for a DNS object another deployment owns: names it, why, and the way out.
+fn taken<'a>(
+    flag: &'a str,
+    ours: &'a str,
+    other: &'a str,
+    why: &'a str,
+) -> impl FnOnce(String) -> InvalidInput + 'a {
+    move |problem| {
+        InvalidInput::new(flag, format!("{problem} ({why})")).hint(format!(
+            "Pass another --dns-name or --dns-zone for {ours} (the default zone is one per deployment), or take {other} down first (az-hpccache-ext down -n {other})"
+        ))
+    }
+}
