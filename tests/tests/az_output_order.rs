@@ -15,7 +15,6 @@ use serde_json::Value;
 
 const CACHE: &str = "MyHpcCache";
 const TARGET: &str = "MyStorageTarget";
-const ZONE: &str = "myhpccache.local";
 
 /// Commands that only read, as the help names them (`cache list`, `aks show-network`).
 fn is_read_only(path: &str) -> bool {
@@ -140,6 +139,9 @@ fn every_list_and_show_command_prints_tsv_in_the_json_key_order() {
         .expect("resource group")
         .to_owned();
     let rg = rg.as_str();
+    // The deployment's private zone: its cache's name is `server.` in it.
+    let fqdn = summary["fqdn"].as_str().expect("up's summary has the fqdn");
+    let zone = fqdn.strip_prefix("server.").expect("server.ZONE");
     let cases: Vec<(&str, Vec<&str>)> = vec![
         ("status", vec!["status", "-n", CACHE]),
         ("state show", vec!["state", "show", "-d", CACHE]),
@@ -177,7 +179,7 @@ fn every_list_and_show_command_prints_tsv_in_the_json_key_order() {
         ),
         (
             "dns show",
-            vec!["dns", "show", "-g", rg, "--zone-name", ZONE],
+            vec!["dns", "show", "-g", rg, "--zone-name", zone],
         ),
         (
             "dns show",
@@ -187,7 +189,7 @@ fn every_list_and_show_command_prints_tsv_in_the_json_key_order() {
                 "-g",
                 rg,
                 "--zone-name",
-                ZONE,
+                zone,
                 "--record-name",
                 "server",
             ],

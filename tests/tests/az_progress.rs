@@ -115,7 +115,8 @@ fn down_says_when_it_finished_and_cache_update_is_not_a_creation() {
                 rg,
                 "-n",
                 "MyHpcCache",
-                "--no-root-squash",
+                // A change: a new cache has root squash off (an unchanged policy sends no PUT).
+                "--root-squash",
             ])
             .output()
             .expect("cache update"),
