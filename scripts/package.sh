@@ -29,11 +29,12 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp "$build/$exe" "$stage/"
 cp "$root/LICENSE" "$stage/"
+chmod 0755 "$stage/$exe"
 if [[ $bin == kubectl-hpccache ]]; then
   cp "$root/kubectl-hpccache/completion/$completion" "$stage/"
+  # kubectl runs it from PATH: executable, whatever the checkout's modes.
+  [[ $os == windows ]] || chmod 0755 "$stage/$completion"
 fi
-chmod 0755 "$stage/$exe"
-[[ $os == windows ]] || chmod 0755 "$stage/$completion" 2>/dev/null || true
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

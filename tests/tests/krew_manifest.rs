@@ -9,6 +9,9 @@
 //! `scripts/release-local.sh` runs them on the real linux-amd64 build (README, "Releases").
 //! Each rule is also shown to fire on a manifest broken in that one way.
 
+// A skipped check says why on stderr.
+#![allow(clippy::print_stderr)]
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -556,5 +559,150 @@ fn each_rule_fires_on_a_manifest_broken_that_way() {
             found.iter().any(|p| p.contains(rule)),
             "rule {rule:?} did not fire: {found:?}"
         );
+    }
+}
+
+/// The release workflow builds every platform the manifest names, for the Rust target that
+/// platform is (static musl on Linux), packs both binaries through package.sh, and writes
+/// and checks the manifest from those archives.
+#[test]
+fn the_release_workflow_builds_every_platform_of_the_manifest() {
+    let text =
+        std::fs::read_to_string(repo().join(".github/workflows/release.yml")).expect("release.yml");
+    let w = parse(&text);
+    let include = w
+        .pointer("/jobs/build/strategy/matrix/include")
+        .and_then(Value::as_array)
+        .expect("jobs.build.strategy.matrix.include");
+    let mut built = HashSet::new();
+    for entry in include {
+        let field = |k: &str| entry[k].as_str().unwrap_or_default().to_owned();
+        let (os, arch, target) = (field("os"), field("arch"), field("target"));
+        let cpu = match arch.as_str() {
+            "amd64" => "x86_64",
+            "arm64" => "aarch64",
+            other => panic!("arch {other}"),
+        };
+        let system = match os.as_str() {
+            "linux" => "unknown-linux-musl",
+            "darwin" => "apple-darwin",
+            "windows" => "pc-windows-msvc",
+            other => panic!("os {other}"),
+        };
+        assert_eq!(target, format!("{cpu}-{system}"), "{os}/{arch}");
+        assert!(!field("runner").is_empty(), "{os}/{arch} has a runner");
+        built.insert((os, arch));
+    }
+    let named: HashSet<(String, String)> = manifest()["spec"]["platforms"]
+        .as_array()
+        .expect("platforms")
+        .iter()
+        .map(|p| {
+            let l = &p["selector"]["matchLabels"];
+            (
+                l["os"].as_str().unwrap_or_default().to_owned(),
+                l["arch"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(built, named);
+
+    let runs = |job: &str| -> String {
+        w.pointer(&format!("/jobs/{job}/steps"))
+            .and_then(Value::as_array)
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let build = runs("build");
+    assert!(
+        build.contains("-p kubectl-hpccache -p az-hpccache-ext"),
+        "{build}"
+    );
+    assert!(
+        build.contains("for bin in kubectl-hpccache az-hpccache-ext"),
+        "{build}"
+    );
+    assert!(build.contains("scripts/package.sh"), "{build}");
+    let release = runs("release");
+    for want in [
+        "scripts/krew-manifest.sh write",
+        "scripts/krew-manifest.sh check",
+        "SHA256SUMS",
+        "validate-krew-manifest",
+    ] {
+        assert!(
+            release.contains(want),
+            "release job lacks {want}: {release}"
+        );
+    }
+    assert_eq!(w["on"]["push"]["tags"][0], "v*");
+}
+
+/// The extension's archive: its binary and LICENSE, not the plugin's completion script.
+#[test]
+fn the_extension_archive_holds_its_binary_and_the_license() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let build = dir.path().join("build");
+    std::fs::create_dir_all(&build).expect("mkdir");
+    std::fs::write(build.join("az-hpccache-ext"), "#!/bin/sh\n").expect("fake binary");
+    let dist = dir.path().join("dist");
+    let o = script("package.sh")
+        .args(["az-hpccache-ext", "linux", "amd64"])
+        .arg(&build)
+        .arg(&dist)
+        .output()
+        .expect("package.sh runs");
+    assert!(o.status.success(), "{}", text(&o));
+    let archive = dist.join("az-hpccache-ext-linux-amd64.tar.gz");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        archive.display().to_string()
+    );
+    let o = Command::new("tar")
+        .arg("-tvzf")
+        .arg(&archive)
+        .output()
+        .expect("tar");
+    assert!(o.status.success(), "{}", text(&o));
+    let listing = String::from_utf8_lossy(&o.stdout).into_owned();
+    let mut names: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["LICENSE", "az-hpccache-ext"], "{listing}");
+    let binary = listing
+        .lines()
+        .find(|l| l.ends_with(" az-hpccache-ext"))
+        .expect("binary listed");
+    assert!(binary.starts_with("-rwxr-xr-x"), "{binary}");
+}
+
+/// Bad arguments: a usage line, exit 2, no archive.
+#[test]
+fn package_sh_refuses_an_unknown_binary_or_platform() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dist = dir.path().join("dist");
+    for args in [
+        ["kubectl-foo", "linux", "amd64"],
+        ["kubectl-hpccache", "freebsd", "amd64"],
+        ["kubectl-hpccache", "linux", "riscv64"],
+    ] {
+        let o = script("package.sh")
+            .args(args)
+            .arg(dir.path())
+            .arg(&dist)
+            .output()
+            .expect("package.sh runs");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("usage: package.sh"),
+            "{}",
+            text(&o)
+        );
+        assert!(!dist.exists(), "{args:?} wrote {}", dist.display());
     }
 }
