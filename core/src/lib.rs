@@ -8,6 +8,7 @@
 //! The core prints nothing; binaries own their output conventions.
 
 pub mod azure;
+pub mod converge;
 pub mod deploy;
 pub mod error;
 pub mod kube;

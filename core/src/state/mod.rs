@@ -20,6 +20,6 @@ pub use file::{LockedState, read, read_optional};
 pub use locate::{Location, STATE_ENV, deployments_dir, list_deployments, resolve};
 pub use neighbours::Neighbours;
 pub use schema::{
-    CacheInfo, ClusterInfo, DnsInfo, KIND, KubeObject, OwnerRecord, Resource, SCHEMA_VERSION,
-    Settings, State, StepRecord,
+    Backend, CacheInfo, ClusterInfo, DnsInfo, KIND, KubeObject, LustreInfo, OwnerRecord, Resource,
+    SCHEMA_VERSION, Settings, State, StepRecord,
 };

@@ -22,6 +22,10 @@ pub struct State {
     pub version: u32,
     /// The deployment's name; also the state file's default name.
     pub deployment: String,
+    /// The Azure service behind the deployment. A state file written before Managed Lustre
+    /// existed has none: it is an HPC Cache deployment.
+    #[serde(default)]
+    pub backend: Backend,
     /// `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, or `Custom`.
     pub cloud: String,
     /// The ARM endpoint used, when not the cloud's default (custom endpoints, sandbox).
@@ -40,6 +44,9 @@ pub struct State {
     pub cache: Option<CacheInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsInfo>,
+    /// The Managed Lustre filesystem as clients mount it (backend `amlfs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lustre: Option<LustreInfo>,
     #[serde(default)]
     pub namespace_paths: Vec<String>,
     /// Kubernetes objects created or patched by `kubectl hpccache`.
@@ -71,6 +78,7 @@ impl State {
             kind: KIND.to_string(),
             version: SCHEMA_VERSION,
             deployment: deployment.into(),
+            backend: Backend::default(),
             cloud: cloud.into(),
             arm_endpoint: None,
             subscription_id: subscription_id.into(),
@@ -79,6 +87,7 @@ impl State {
             resources: BTreeMap::new(),
             cache: None,
             dns: None,
+            lustre: None,
             namespace_paths: Vec::new(),
             kube: Vec::new(),
             steps: BTreeMap::new(),
@@ -87,6 +96,65 @@ impl State {
             owner: None,
         }
     }
+}
+
+/// The Azure service a deployment uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Azure HPC Cache (`Microsoft.StorageCache/caches`), mounted over NFS.
+    #[default]
+    Hpccache,
+    /// Azure Managed Lustre (`Microsoft.StorageCache/amlFilesystems`), mounted with the
+    /// Lustre CSI driver.
+    Amlfs,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Hpccache => "hpccache",
+            Backend::Amlfs => "amlfs",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What clients need to mount a Managed Lustre filesystem, read from its `clientInfo`, and
+/// the settings `verify` judges the volume by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LustreInfo {
+    /// `AMLFS-Durable-Premium-{40,125,250,500}`.
+    pub sku: String,
+    pub storage_capacity_tib: u64,
+    /// `clientInfo.mgsAddress`: the IP address clients mount from.
+    pub mgs_address: String,
+    /// The Lustre filesystem name (`lustrefs` on Azure), the CSI volume's `fs-name`.
+    pub filesystem_name: String,
+    /// `clientInfo.mountCommand`, for the user's own nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount_command: Option<String>,
+    /// `rootSquashSettings.mode`: `None`, `RootOnly` or `All`.
+    #[serde(default = "root_squash_none")]
+    pub root_squash_mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub squash_uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub squash_gid: Option<u32>,
+    /// Whether the filesystem has blob integration (an HSM data container): `down` archives
+    /// to it before deleting.
+    #[serde(default)]
+    pub hsm: bool,
+}
+
+fn root_squash_none() -> String {
+    "None".to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

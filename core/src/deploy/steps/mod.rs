@@ -32,6 +32,10 @@ pub mod keys {
     pub const ROLE_ACCOUNT_CONTRIBUTOR: &str = "roleStorageAccountContributor";
     pub const ROLE_BLOB_DATA_CONTRIBUTOR: &str = "roleStorageBlobDataContributor";
     pub const CACHE: &str = "cache";
+    /// The Managed Lustre filesystem (backend `amlfs`).
+    pub const AML_FILESYSTEM: &str = "amlFilesystem";
+    /// The HSM logging container of a Managed Lustre filesystem with blob integration.
+    pub const LOGGING_CONTAINER: &str = "loggingContainer";
     pub const STORAGE_TARGET: &str = "storageTarget";
     pub const DNS_ZONE: &str = "dnsZone";
     pub const VNET_LINK: &str = "vnetLink";
