@@ -3,13 +3,15 @@
 //! - On a terminal: one indicatif spinner per running step, showing the step, its elapsed
 //!   time, Azure's state and the percentage when the service reports one.
 //! - Otherwise (CI logs, pipes): plain timestamped lines,
-//!   `2026-11-28T03:50:01Z cache: Creating (40%) 00:12`, one per change of state.
+//!   `2026-11-28T03:50:01Z cache: Creating (40%) 00:12`: one when a step's state changes
+//!   (a new percentage is not a new state), and a heartbeat at most every [`HEARTBEAT`] while
+//!   it stays the same.
 //! - With `--only-show-errors`: nothing.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hpccache_core::progress::{Event, Progress};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -51,12 +53,37 @@ impl std::fmt::Debug for Renderer {
     }
 }
 
+/// In line mode, the longest a running step goes without a line while its state stays the
+/// same. Printing every poll gave ~40 identical `InProgress (N%)` lines per cache operation
+/// in CI logs (issue 16).
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+
 #[derive(Default)]
 struct Inner {
     multi: Option<MultiProgress>,
     bars: HashMap<String, ProgressBar>,
-    /// Last line printed per step in line mode, so repeated polls with no news stay quiet.
-    last: HashMap<String, String>,
+    lines: Lines,
+}
+
+/// Which lines line mode prints: per step, the last state printed and when.
+#[derive(Default)]
+struct Lines {
+    last: HashMap<String, (String, Instant)>,
+}
+
+impl Lines {
+    /// True when a line whose news is `state` should be printed for `step` at `now`: the
+    /// state changed, or the last line is a [`HEARTBEAT`] old.
+    fn admit(&mut self, step: &str, state: &str, now: Instant) -> bool {
+        if let Some((last, at)) = self.last.get(step)
+            && last == state
+            && now.saturating_duration_since(*at) < HEARTBEAT
+        {
+            return false;
+        }
+        self.last.insert(step.to_owned(), (state.to_owned(), now));
+        true
+    }
 }
 
 impl Renderer {
@@ -102,12 +129,12 @@ impl Renderer {
             Mode::Silent => {}
             Mode::Lines => {
                 if let Some((step, text)) = line(event) {
-                    // Polls repeat the same state; print only news (the elapsed time aside).
-                    let key = strip_elapsed(&text);
-                    if inner.last.get(&step) == Some(&key) {
+                    if !inner
+                        .lines
+                        .admit(&step, &news(event, &text), Instant::now())
+                    {
                         return;
                     }
-                    inner.last.insert(step.clone(), key);
                     let _ = writeln!(
                         std::io::stderr().lock(),
                         "{} {step}: {text}",
@@ -243,7 +270,16 @@ fn line(event: &Event) -> Option<(String, String)> {
     })
 }
 
-/// The line without its trailing `mm:ss`, to compare two polls' news.
+/// What makes a line news: a poll's state (not its percentage or elapsed time), or any other
+/// event's text without its elapsed time.
+fn news(event: &Event, text: &str) -> String {
+    match event {
+        Event::StepProgress { state, .. } => format!("state {state}"),
+        _ => strip_elapsed(text),
+    }
+}
+
+/// The line without its trailing `mm:ss`.
 fn strip_elapsed(text: &str) -> String {
     match text.rsplit_once(' ') {
         Some((head, tail))
@@ -319,5 +355,63 @@ mod tests {
             Some(("cache".into(), "Creating (40%) 00:12".into()))
         );
         assert_eq!(strip_elapsed("Creating (40%) 00:12"), "Creating (40%)");
+    }
+
+    fn poll(step: &str, state: &str, percent: f64) -> Event {
+        Event::StepProgress {
+            step: step.into(),
+            state: state.into(),
+            percent: Some(percent),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Which of `events` (at the given seconds) line mode prints.
+    fn printed(events: &[(u64, Event)]) -> Vec<usize> {
+        let t0 = Instant::now();
+        let mut lines = Lines::default();
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, (at, e))| {
+                let (step, text) = line(e).expect("a line");
+                lines.admit(&step, &news(e, &text), t0 + Duration::from_secs(*at))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    #[test]
+    fn polls_print_once_per_state_and_a_heartbeat_at_most_every_30_s() {
+        // A cache creation polled every 10 s for 2 minutes, its percentage rising each time.
+        let mut events: Vec<(u64, Event)> = (0..12)
+            .map(|i| (i * 10, poll("cache", "InProgress", i as f64 * 8.0)))
+            .collect();
+        events.push((120, poll("cache", "Succeeded", 100.0)));
+        // Indices: the first poll, heartbeats at 30 s, 60 s and 90 s, the new state.
+        assert_eq!(printed(&events), [0, 3, 6, 9, 12]);
+    }
+
+    #[test]
+    fn steps_are_followed_separately_and_other_events_always_print() {
+        let started = |s: &str| Event::StepStarted {
+            step: s.into(),
+            detail: None,
+        };
+        let finished = |s: &str| Event::StepFinished {
+            step: s.into(),
+            elapsed: Duration::from_secs(4),
+        };
+        let events = [
+            (0, started("subnet")),
+            (0, started("cache")),
+            (1, poll("subnet", "Updating", 10.0)),
+            (1, poll("cache", "InProgress", 1.0)),
+            (2, poll("subnet", "Updating", 50.0)),
+            (2, poll("cache", "InProgress", 2.0)),
+            (4, finished("subnet")),
+            (5, poll("cache", "Creating", 3.0)),
+        ];
+        assert_eq!(printed(&events), [0, 1, 2, 3, 6, 7]);
     }
 }

@@ -266,6 +266,7 @@ impl Session {
         let mut p = PollPolicy::with_timeout(kind.timeout());
         if self.sandbox.is_some() {
             p.default_interval = p.default_interval.mul_f64(self.time_scale);
+            p.first_interval = p.first_interval.mul_f64(self.time_scale);
             // Retry-After is whole seconds and 0 at time scale 0; do not spin.
             p.min_interval = Duration::from_millis(20);
         }

@@ -353,3 +353,37 @@ async fn operation_handle_round_trips_and_falls_back_when_expired() {
         .unwrap();
     assert_eq!(v.unwrap()["properties"]["provisioningState"], "Succeeded");
 }
+
+/// Issue 16: a resumed run polls resources that send no `Retry-After`. It waited Azure's
+/// 60 s default from the first poll (a 4-second subnet cost a minute); the wait now starts at
+/// `first_interval` and doubles up to the default, and a server's `Retry-After` still rules.
+#[tokio::test]
+async fn without_retry_after_the_wait_starts_short_and_doubles_to_the_default() {
+    let mock = Mock::start(|_, _| reply(200, cache_body("Succeeded"))).await;
+    let client = mock.client(); // time scale 0.01
+    let policy = lro::PollPolicy {
+        default_interval: Duration::from_secs(60),
+        first_interval: Duration::from_secs(1),
+        min_interval: Duration::from_millis(1),
+        ..lro::PollPolicy::default()
+    };
+    let mut pace = lro::Pace::new(&client, &policy);
+    let ms: Vec<u128> = (0..9)
+        .map(|_| pace.next(&client, None).as_millis())
+        .collect();
+    assert_eq!(ms, [10, 20, 40, 80, 160, 320, 600, 600, 600]);
+
+    // A server's pace is followed, and kept on answers without the header.
+    let mut pace = lro::Pace::new(&client, &policy);
+    assert_eq!(pace.next(&client, None), Duration::from_millis(10));
+    assert_eq!(
+        pace.next(&client, Some(Duration::from_secs(5))),
+        Duration::from_millis(50)
+    );
+    assert_eq!(pace.next(&client, None), Duration::from_millis(50));
+    // ...and never below the floor.
+    assert_eq!(
+        pace.next(&client, Some(Duration::ZERO)),
+        Duration::from_millis(1)
+    );
+}

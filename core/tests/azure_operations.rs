@@ -119,3 +119,61 @@ async fn provider_registration_waits_until_registered() {
         "/subscriptions/sub1/providers/Microsoft.StorageCache/register"
     );
 }
+
+/// Issue 12: a run resumed after a crash found the first run's registration `Registering`
+/// and sent a second POST. It must only wait.
+#[tokio::test]
+async fn a_registration_under_way_is_waited_for_not_sent_again() {
+    let mock = Mock::start(|_, i| {
+        let state = if i < 2 { "Registering" } else { "Registered" };
+        reply(
+            200,
+            json!({"namespace": "Microsoft.StorageCache", "registrationState": state}),
+        )
+    })
+    .await;
+    let p = providers::register(
+        &mock.client(),
+        "Microsoft.StorageCache",
+        &fast_poll(),
+        &Progress::none(),
+    )
+    .await
+    .unwrap();
+    assert!(p.is_registered());
+    let seen = mock.seen();
+    assert!(
+        seen.iter().all(|s| s.method == "GET"),
+        "{:?}",
+        seen.iter()
+            .map(|s| format!("{} {}", s.method, s.uri))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(seen.len(), 3);
+}
+
+#[tokio::test]
+async fn an_unregistered_provider_is_registered_again() {
+    let mock = Mock::start(|s, i| {
+        let state = match (s.method.as_str(), i) {
+            ("GET", 0) => "Unregistered",
+            ("POST", _) => "Registering",
+            _ => "Registered",
+        };
+        reply(
+            200,
+            json!({"namespace": "Microsoft.StorageCache", "registrationState": state}),
+        )
+    })
+    .await;
+    providers::register(
+        &mock.client(),
+        "Microsoft.StorageCache",
+        &fast_poll(),
+        &Progress::none(),
+    )
+    .await
+    .unwrap();
+    let posts = mock.seen().iter().filter(|s| s.method == "POST").count();
+    assert_eq!(posts, 1);
+}

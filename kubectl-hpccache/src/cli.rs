@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
 
 const EXAMPLES_ROOT: &str = "\
 Examples:
@@ -121,6 +122,7 @@ pub enum Command {
     #[command(after_help = STATUS_EXAMPLES)]
     Status {
         /// The deployment (optional when only one exists or --state names the file).
+        #[arg(add = ArgValueCandidates::new(crate::complete::deployments))]
         deployment: Option<String>,
     },
 
@@ -133,6 +135,7 @@ pub enum Command {
     #[command(after_help = UNMOUNT_EXAMPLES)]
     Unmount {
         /// The deployment (optional when only one exists or --state names the file).
+        #[arg(add = ArgValueCandidates::new(crate::complete::deployments))]
         deployment: Option<String>,
         /// Also when pods this tool did not patch still use a claim.
         #[arg(long)]
@@ -182,6 +185,7 @@ Examples:
     Show {
         /// The deployment (the cache name given to `az-hpccache-ext up`). Optional when
         /// only one exists or when --state or HPCCACHE_STATE names the file.
+        #[arg(add = ArgValueCandidates::new(crate::complete::deployments))]
         deployment: Option<String>,
     },
 }
@@ -241,6 +245,7 @@ Examples:
 pub struct MountArgs {
     /// The deployment (the cache name given to `az-hpccache-ext up`). Optional when only one
     /// exists, when --state names the file, or with --server and --path.
+    #[arg(add = ArgValueCandidates::new(crate::complete::deployments))]
     pub deployment: Option<String>,
 
     /// The NFS server, instead of the state file's DNS name.
@@ -307,6 +312,7 @@ pub enum DryRunMode {
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     /// The deployment (optional when only one exists or --state names the file).
+    #[arg(add = ArgValueCandidates::new(crate::complete::deployments))]
     pub deployment: Option<String>,
 
     /// The claim to check [default: the one mount made in the namespace].

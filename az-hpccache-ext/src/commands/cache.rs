@@ -461,6 +461,7 @@ async fn create(
         Err(e) if e.is_not_found() => None,
         Err(e) => return Err(e.into()),
     };
+    let exists = existing.is_some();
     if let Some(c) = existing {
         check_immutable(&c, new)?;
         let state = c.properties.provisioning_state.clone().unwrap_or_default();
@@ -483,9 +484,12 @@ async fn create(
             return Ok(v.map(shape::flatten).unwrap_or(Value::Null));
         }
     }
-    let poller = cache::begin_create_cache(client, id, new).await?;
+    let poller = if exists {
+        cache::begin_update_cache(client, id, new).await?
+    } else {
+        cache::begin_create_cache(client, id, new).await?
+    };
     match finish(session, poller, no_wait).await? {
-        Some(v) if !no_wait => Ok(shape::flatten(v)),
         Some(v) => Ok(shape::flatten(v)),
         None => Ok(shape::flat(&cache::get_cache(client, id).await?)),
     }

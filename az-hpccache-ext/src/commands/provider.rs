@@ -2,8 +2,7 @@
 
 use clap::Subcommand;
 use hpccache_core::InvalidInput;
-use hpccache_core::azure::client::ArmRequest;
-use hpccache_core::azure::{Method, providers};
+use hpccache_core::azure::providers;
 
 use crate::cli::Cli;
 use crate::exit::CliError;
@@ -49,18 +48,7 @@ pub fn run(cli: &Cli, cmd: &ProviderCommand) -> Result<(), CliError> {
         let client = &session.arm;
         if *no_wait {
             let current = providers::get_provider(client, ns).await?;
-            if !current.is_registered() {
-                let req = ArmRequest::new(
-                    Method::Post,
-                    format!(
-                        "/subscriptions/{}/providers/{ns}/register",
-                        session.subscription_id
-                    ),
-                )
-                .api_version(providers::API_VERSION)
-                .retry_non_idempotent();
-                client.send(req).await?;
-            }
+            providers::begin_register(client, current, &session.progress).await?;
         } else {
             let progress = session.progress.for_step(format!("provider {ns}"));
             providers::register(client, ns, &session.poll_policy(Wait::Provider), &progress)

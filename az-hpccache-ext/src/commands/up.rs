@@ -157,10 +157,15 @@ impl UpCommand {
 
 /// The waits of a deployment run, from the session's per-kind policies.
 pub fn waits(session: &Session) -> Waits {
+    let default = Waits::default();
     Waits {
         cache: session.poll_policy(Wait::Cache),
         other: session.poll_policy(Wait::Resource),
-        ..Waits::default()
+        // A delay the tool chooses itself: sandbox time, like the poll intervals.
+        role_retry_delay: session
+            .scaled(default.role_retry_delay)
+            .max(Duration::from_millis(20)),
+        ..default
     }
 }
 

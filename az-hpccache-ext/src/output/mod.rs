@@ -43,14 +43,39 @@ impl OutputError {
     }
 }
 
-/// What az writes to stdout for `result` under `-o format --query query`, trailing
-/// newline included. `jsonc`/`yamlc` colour only when [`color_enabled`].
+/// What az writes to stdout for a command's `result` under `-o format --query query`,
+/// trailing newline included. `jsonc`/`yamlc` colour only when [`color_enabled`].
+///
+/// A command's result is, to az, plain Python dicts (an SDK model's `as_dict()`), and knack
+/// writes a plain dict's TSV row in sorted-key order, the order `-o json` prints its keys in
+/// (issue 16: `cache list -o tsv` put `id` first while `-o json` starts with `cacheSizeGB`).
+/// So the result's keys are sorted before anything else; only what a `--query` builds (a
+/// multi-select hash: knack's ordered dict) keeps the order the query gives. The golden
+/// cases call [`render_with_color`] with their input's own order, as knack was given it.
 pub fn render(
     result: &Value,
     format: OutputFormat,
     query: Option<&Query>,
 ) -> Result<String, OutputError> {
-    render_with_color(result, format, query, color_enabled())
+    render_with_color(&sorted_keys(result), format, query, color_enabled())
+}
+
+/// `value` with every object's keys in sorted order, at every depth.
+fn sorted_keys(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted_keys).collect()),
+        other => other.clone(),
+    }
 }
 
 /// [`render`] with the colour decision made by the caller.
@@ -148,6 +173,18 @@ mod tests {
         assert!(painted.contains("\x1b[94m\"name\"\x1b[39;49;00m: \x1b[33m\"x\"\x1b[39;49;00m"));
         let painted = render_with_color(&v, OutputFormat::Yamlc, None, true).unwrap();
         assert!(painted.contains("\x1b[94mk\x1b[39;49;00m: \x1b[33m'yes'\x1b[39;49;00m"));
+    }
+
+    #[test]
+    fn a_command_result_prints_its_tsv_row_in_the_json_key_order() {
+        let v = json!([{"name": "c", "id": "/x", "cacheSizeGB": 3072, "health": {"state": "ok"},
+                         "mountAddresses": ["a", "b"], "enabled": true, "tags": null}]);
+        let tsv = render(&v, OutputFormat::Tsv, None).unwrap();
+        // cacheSizeGB, enabled, health, id, mountAddresses, name, tags
+        assert_eq!(tsv, "3072\tTrue\t\t/x\t2\tc\tNone\n");
+        // A query's multi-select hash keeps the query's order.
+        let q = Query::parse("[].{n: name, i: id}").unwrap();
+        assert_eq!(render(&v, OutputFormat::Tsv, Some(&q)).unwrap(), "c\t/x\n");
     }
 
     #[test]

@@ -14,8 +14,9 @@ pub(crate) fn render(result: &Value) -> String {
 }
 
 /// One line per item. An object's fields come in the object's own key order: knack keeps
-/// the order of the ordered dicts it is given, and the golden cases (made from ordered
-/// input) show insertion order, so the caller decides the order by building the value.
+/// the order of the ordered dicts it is given (the golden cases, made from ordered input,
+/// and a `--query` multi-select hash) and sorts a plain dict's keys, which is what a
+/// command's result is: [`super::render`] sorts those before they reach here.
 fn dump_row(out: &mut String, item: &Value) {
     match item {
         Value::Object(map) => join_fields(out, map.values()),

@@ -84,9 +84,12 @@ impl Operation {
 /// How to wait.
 #[derive(Debug, Clone)]
 pub struct PollPolicy {
-    /// Interval when the server gives no `Retry-After` (Azure's contract says 60 s); scaled by
-    /// the client's time scale like a server-given one.
+    /// The slowest pace when the server gives no `Retry-After` (Azure's contract says 60 s);
+    /// scaled by the client's time scale like a server-given one.
     pub default_interval: Duration,
+    /// The first wait when the server gives no `Retry-After`; each further wait doubles, up to
+    /// `default_interval` (see [`Pace`]). Scaled like `default_interval`.
+    pub first_interval: Duration,
     /// Never poll faster than this, whatever the server says (after scaling).
     pub min_interval: Duration,
     /// Give up waiting (not the operation) after this long.
@@ -100,6 +103,7 @@ impl PollPolicy {
     pub fn with_timeout(timeout: Duration) -> Self {
         Self {
             default_interval: Duration::from_secs(60),
+            first_interval: Duration::from_secs(1),
             min_interval: Duration::from_secs(1),
             timeout,
             resume_hint: None,
@@ -130,6 +134,53 @@ pub enum Until {
     Deleted,
     /// GET answers 200, whatever the state (`--exists`); a 404 is waited through.
     Exists,
+}
+
+/// The wait before each poll: the one mechanism every wait in the core uses (the poller,
+/// provider registration, `down` waiting for a busy cache).
+///
+/// A server that sends `Retry-After` sets the pace, and keeps it on answers that omit the
+/// header. Without one (a resource GET never carries it: a run resumed after a crash has no
+/// operation URL and polls the resource itself), the wait starts at the policy's
+/// `first_interval` and doubles up to its `default_interval`. Waiting 60 s from the start
+/// cost a whole minute for a subnet that finishes in 4 s (issue 16). Doubling sees the end
+/// within twice the operation's remaining time plus the first wait (polls go out at 0, 1, 3,
+/// 7, 15... first waits: each wait is as long as all the earlier ones together), and against
+/// a 20-minute cache it costs about six more polls than a steady 60 s.
+#[derive(Debug, Clone)]
+pub struct Pace {
+    server: Option<Duration>,
+    adaptive: Duration,
+    ceiling: Duration,
+    floor: Duration,
+}
+
+impl Pace {
+    pub fn new(client: &ArmClient, policy: &PollPolicy) -> Self {
+        let floor = policy.min_interval;
+        let ceiling = client.scaled(policy.default_interval).max(floor);
+        Self {
+            server: None,
+            adaptive: client.scaled(policy.first_interval).clamp(floor, ceiling),
+            ceiling,
+            floor,
+        }
+    }
+
+    /// The wait before the next poll, given the `Retry-After` of the last answer (unscaled).
+    pub fn next(&mut self, client: &ArmClient, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            self.server = Some(client.scaled(d).max(self.floor));
+        }
+        match self.server {
+            Some(d) => d,
+            None => {
+                let d = self.adaptive;
+                self.adaptive = d.saturating_mul(2).min(self.ceiling);
+                d
+            }
+        }
+    }
 }
 
 /// What a 404 while polling means.
@@ -229,7 +280,7 @@ impl Poller {
     /// Waits for the end. For a create/update the result is the resource; for a delete `None`;
     /// for an action whatever it returns.
     pub async fn wait(self, client: &ArmClient, policy: &PollPolicy) -> Result<Option<Value>> {
-        let delay = self.initial.retry_after();
+        let delay = First::After(self.initial.retry_after());
         run(
             client,
             &self.operation,
@@ -269,7 +320,7 @@ pub async fn resume(
         client,
         operation,
         phase,
-        Some(Duration::ZERO),
+        First::Now,
         policy,
         progress,
         On404::UseResource,
@@ -303,7 +354,7 @@ pub async fn wait_for_resource(
         client,
         &op,
         Phase::Resource,
-        Some(Duration::ZERO),
+        First::Now,
         policy,
         progress,
         match until {
@@ -314,11 +365,19 @@ pub async fn wait_for_resource(
     .await
 }
 
+/// When the first poll goes out.
+enum First {
+    /// At once: a resumed wait, whose operation may have ended long ago.
+    Now,
+    /// After the initial answer's `Retry-After`, or the adaptive first wait without one.
+    After(Option<Duration>),
+}
+
 async fn run(
     client: &ArmClient,
     op: &Operation,
     mut phase: Phase,
-    mut next_delay: Option<Duration>,
+    first: First,
     policy: &PollPolicy,
     progress: &Progress,
     on_404: On404,
@@ -329,16 +388,15 @@ async fn run(
         .map(str::to_owned)
         .unwrap_or_else(|| op.label.clone());
     let request_progress = progress.for_step(step.clone());
+    let mut pace = Pace::new(client, policy);
+    let mut interval = match first {
+        First::Now => Duration::ZERO,
+        First::After(retry_after) => pace.next(client, retry_after),
+    };
     loop {
         if let Phase::Done(result) = phase {
             return Ok(result);
         }
-        let interval = match next_delay {
-            Some(d) if d.is_zero() => Duration::ZERO,
-            other => client
-                .scaled(other.unwrap_or(policy.default_interval))
-                .max(policy.min_interval),
-        };
         // saturating: `+` panics on overflow, and the interval can be a server's Retry-After of
         // any size (reliability suite, issue 7 item 7).
         if started.elapsed().saturating_add(interval) > policy.timeout {
@@ -358,10 +416,10 @@ async fn run(
                     percent,
                     elapsed: started.elapsed(),
                 });
-                // A service may send Retry-After only on some answers; keep its pace.
-                next_delay = retry_after.or(next_delay.filter(|d| !d.is_zero()));
+                interval = pace.next(client, retry_after);
             }
-            // An operation URL kept across runs may have expired; the resource still tells.
+            // An operation URL kept across runs may have expired; the resource still tells,
+            // at its own (adaptive) pace.
             Err(e)
                 if on_404 == On404::UseResource
                     && e.is_not_found()
@@ -369,7 +427,8 @@ async fn run(
                     && op.kind != OperationKind::Action =>
             {
                 phase = Phase::Resource;
-                next_delay = Some(Duration::ZERO);
+                pace = Pace::new(client, policy);
+                interval = Duration::ZERO;
             }
             Err(e)
                 if on_404 == On404::KeepWaiting
@@ -382,7 +441,8 @@ async fn run(
                     percent: None,
                     elapsed: started.elapsed(),
                 });
-                next_delay = None;
+                // A 404 carries no Retry-After: the adaptive pace, as for a resource GET.
+                interval = pace.next(client, None);
             }
             Err(e) => return Err(e),
         }

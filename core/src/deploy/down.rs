@@ -10,6 +10,7 @@
 //! and reported with the reason.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use crate::azure::ids::same_id;
 use crate::azure::lro::Until;
@@ -55,6 +56,7 @@ pub struct DownReport {
 }
 
 pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> Result<DownReport> {
+    let started = Instant::now();
     let mut state = store.load()?.ok_or_else(|| Error::StateMissing {
         path: store.path().to_path_buf(),
     })?;
@@ -91,11 +93,12 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
                 .as_deref()
                 .is_some_and(|h| h.eq_ignore_ascii_case("Healthy"));
             if healthy {
-                step(&opts.progress, "flush", &id);
+                let step = Step::start(&opts.progress, "flush", &id);
                 cache::begin_flush(client, &cache_id)
                     .await?
                     .wait(client, &opts.waits.cache)
                     .await?;
+                step.finish(&opts.progress);
             } else if !opts.force {
                 return Err(Error::Lookup {
                     what: format!("a cache healthy enough to flush ({})", c.name),
@@ -139,7 +142,7 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
             report.kept.push(r.id.clone());
             continue;
         }
-        step(&opts.progress, key, &r.id);
+        let step = Step::start(&opts.progress, &format!("delete {key}"), &r.id);
         if *kind == Kind::Cache && opts.no_wait {
             let id = ResourceId::parse(&r.id)?;
             match cache::begin_delete_cache(client, &id).await {
@@ -161,6 +164,7 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
         }
         store.save(&state)?;
         report.deleted.push(r.id);
+        step.finish(&opts.progress);
     }
     for key in [keys::CONTAINER, keys::STORAGE_ACCOUNT] {
         if !opts.delete_data
@@ -170,6 +174,13 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
         }
     }
     report.state = state;
+    // The last line of a non-interactive log says that (and when) it ended (issue 16).
+    if !report.pending {
+        opts.progress.emit(Event::StepFinished {
+            step: "down".to_owned(),
+            elapsed: started.elapsed(),
+        });
+    }
     Ok(report)
 }
 
@@ -281,11 +292,30 @@ enum Kind {
     Account,
 }
 
-fn step(progress: &Progress, what: &str, id: &str) {
-    progress.emit(Event::StepStarted {
-        step: format!("delete {what}"),
-        detail: Some(id.to_owned()),
-    });
+/// One deletion (or the flush) as the user sees it: started, then finished.
+struct Step {
+    name: String,
+    started: Instant,
+}
+
+impl Step {
+    fn start(progress: &Progress, name: &str, id: &str) -> Step {
+        progress.emit(Event::StepStarted {
+            step: name.to_owned(),
+            detail: Some(id.to_owned()),
+        });
+        Step {
+            name: name.to_owned(),
+            started: Instant::now(),
+        }
+    }
+
+    fn finish(self, progress: &Progress) {
+        progress.emit(Event::StepFinished {
+            step: self.name,
+            elapsed: self.started.elapsed(),
+        });
+    }
 }
 
 /// Deletes one resource and waits until it is gone; one already gone counts as deleted.
@@ -368,19 +398,16 @@ fn ignore_404(r: Result<()>) -> Result<()> {
 /// or while `up` still creates the cache) leaves the cache `Deleting`/`Flushing`/
 /// `Transitioning`. The re-run read that health once and refused ("not healthy enough to
 /// flush"), so an interrupted `down` could not finish without `--force`. It now waits for the
-/// operation to end first (polling from `min_interval`, doubling up to the policy's interval,
-/// within its timeout); a cache being deleted was flushed by the run that deleted it, and one
-/// that ends unhealthy is still refused below.
+/// operation to end first (at the poller's adaptive [`lro::Pace`], within the policy's
+/// timeout); a cache being deleted was flushed by the run that deleted it, and one that ends
+/// unhealthy is still refused below.
 async fn settled_cache(
     client: &ArmClient,
     id: &ResourceId,
     policy: &lro::PollPolicy,
 ) -> Result<Option<cache::Cache>> {
-    let started = std::time::Instant::now();
-    let ceiling = client
-        .scaled(policy.default_interval)
-        .max(policy.min_interval);
-    let mut interval = policy.min_interval;
+    let started = Instant::now();
+    let mut pace = lro::Pace::new(client, policy);
     loop {
         let Some(c) = optional(cache::get_cache(client, id).await)? else {
             return Ok(None);
@@ -400,11 +427,11 @@ async fn settled_cache(
             || ["Transitioning", "Flushing", "Upgrading"]
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(health));
+        let interval = pace.next(client, None);
         if !busy || started.elapsed().saturating_add(interval) > policy.timeout {
             return Ok(Some(c));
         }
         tokio::time::sleep(interval).await;
-        interval = interval.saturating_mul(2).min(ceiling);
     }
 }
 

@@ -150,6 +150,7 @@ pub fn fast_options() -> ClientOptions {
 pub fn fast_poll() -> PollPolicy {
     PollPolicy {
         default_interval: Duration::from_secs(1),
+        first_interval: Duration::from_millis(100),
         min_interval: Duration::from_millis(1),
         timeout: Duration::from_secs(10),
         resume_hint: None,

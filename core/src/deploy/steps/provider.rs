@@ -22,19 +22,26 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     }
     let state = current
         .registration_state
+        .clone()
         .unwrap_or_else(|| "NotRegistered".to_owned());
+    // A registration under way (an earlier run's) is only waited for, never sent again.
+    let verb = if current.is_registering() {
+        "wait"
+    } else {
+        "update"
+    };
     ctx.note(PlanItem::new(
         Step::Provider,
-        "update",
+        verb,
         what,
         format!("registration state is {state}; the cache needs it Registered"),
     ));
     if ctx.dry_run() {
         return Ok(Done::Finished);
     }
-    providers::register(
+    providers::register_from(
         &ctx.client,
-        NAMESPACE,
+        current,
         &ctx.waits.other,
         &ctx.progress.for_step(Step::Provider.name()),
     )
