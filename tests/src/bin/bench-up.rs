@@ -110,7 +110,17 @@ fn main() {
     for _ in 0..runs {
         let s = Scratch::new();
         let (wall, peak) = timed(
-            az(&s).args(["up", "-g", RG, "--cluster", CLUSTER, "-n", CACHE]),
+            az(&s).args([
+                "up",
+                "--backend",
+                "hpccache",
+                "-g",
+                RG,
+                "--cluster",
+                CLUSTER,
+                "-n",
+                CACHE,
+            ]),
             &s,
         );
         up_walls.push(wall);
