@@ -18,22 +18,34 @@ use crate::exit::CliError;
 use crate::session::{Session, Wait};
 
 pub const EXAMPLES: &str = "\
+Azure HPC Cache was retired on 2025-09-30: new caches cannot be created in Azure, so a new
+deployment is Azure Managed Lustre (--backend amlfs) unless --backend hpccache is given; an
+existing deployment keeps the backend its state file records.
+
 Examples:
-  Attach a cache to the guide's cluster with every default:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache
+  A 4 TiB Managed Lustre filesystem for the guide's cluster, with every default:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre
+
+  With blob integration (archive and import through a container) and root squash:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre \\
+      --sku AMLFS-Durable-Premium-250 --capacity-tib 16 --hsm-container lustredata \\
+      --root-squash-mode RootOnly --squash-uid 65534 --squash-gid 65534
+
+  Attach a cache to the guide's cluster (sandbox or an existing HPC Cache deployment):
+    az-hpccache-ext up --backend hpccache -g myResourceGroup --cluster myAKSCluster -n MyHpcCache
 
   See what it would do, without writing anything:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --dry-run -o table
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre --dry-run -o table
 
   Rehearse the whole guide, Azure and cluster, on the in-process sandbox:
-    az-hpccache-ext up --sandbox -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --attach
+    az-hpccache-ext up --sandbox --backend hpccache -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --attach
 
   Squash root, with the namespace path given to the uid a non-root workload runs as:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --root-squash --owner 1000:1000 --attach --as-user 1000
+    az-hpccache-ext up --backend hpccache -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --root-squash --owner 1000:1000 --attach --as-user 1000
 
-  Start the cache and come back later:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --no-wait
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache";
+  Start the filesystem and come back later:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre --no-wait
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre";
 
 /// `up`'s flags.
 #[derive(Debug, Args)]
@@ -49,7 +61,7 @@ pub struct UpCommand {
     /// Name of the AKS cluster.
     #[arg(long)]
     pub cluster: String,
-    /// Name of the deployment and of the cache.
+    /// Name of the deployment and of its filesystem or cache.
     #[arg(short = 'n', long)]
     pub name: String,
     /// The Azure service: amlfs (Azure Managed Lustre) or hpccache (Azure HPC Cache, which
