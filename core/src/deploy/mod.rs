@@ -13,6 +13,7 @@
 pub mod amlfs;
 pub mod context;
 pub mod down;
+mod down_amlfs;
 pub mod executor;
 pub mod owner;
 pub mod plan;
