@@ -9,6 +9,9 @@
 //! - [`owner`]: `up --owner`, after the plan: a directory for a non-root user (a job in
 //!   the cluster, with root squash off meanwhile).
 //! - [`down`], [`status`]: taking a deployment apart; reading it back live.
+//! - [`amlfs`]: the Managed Lustre backend's flags and plan shape (`up --backend amlfs`); its
+//!   steps are in `steps::amlfs`, its filesystem in [`crate::converge::amlfs`], and what
+//!   `down` does with its data in `down_amlfs`.
 
 pub mod amlfs;
 pub mod context;
