@@ -119,7 +119,8 @@ pub struct AzureArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create everything the cache needs, concurrently and resumably, and print where to mount.
+    /// Create everything the filesystem (or cache) needs, concurrently and resumably, and print
+    /// where to mount.
     #[command(after_help = crate::commands::up::EXAMPLES)]
     Up(Box<crate::commands::UpCommand>),
 
@@ -150,6 +151,10 @@ pub enum Command {
     /// Register resource providers.
     #[command(subcommand)]
     Provider(crate::commands::provider::ProviderCommand),
+
+    /// Create and manage Azure Managed Lustre filesystems (as `az amlfs`).
+    #[command(subcommand)]
+    Amlfs(crate::commands::amlfs::AmlfsCommand),
 
     /// Create and manage HPC Caches (as `az hpc-cache`).
     #[command(subcommand)]

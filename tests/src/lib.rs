@@ -8,6 +8,8 @@ use std::process::Command;
 /// arguments every end-to-end suite starts from.
 pub const GUIDE_UP: &[&str] = &[
     "up",
+    "--backend",
+    "hpccache",
     "-g",
     "myResourceGroup",
     "--cluster",

@@ -178,6 +178,8 @@ fn attach_needs_a_finished_up_and_checks_its_flags_first() {
         .az_sandbox()
         .args([
             "up",
+            "--backend",
+            "hpccache",
             "-g",
             "myResourceGroup",
             "--cluster",

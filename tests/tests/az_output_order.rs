@@ -142,6 +142,44 @@ fn every_list_and_show_command_prints_tsv_in_the_json_key_order() {
     // The deployment's private zone: its cache's name is `server.` in it.
     let fqdn = summary["fqdn"].as_str().expect("up's summary has the fqdn");
     let zone = fqdn.strip_prefix("server.").expect("server.ZONE");
+    // A Managed Lustre deployment beside it, with blob integration and an import job.
+    for args in [
+        &[
+            "up",
+            "--backend",
+            "amlfs",
+            "-g",
+            "myResourceGroup",
+            "--cluster",
+            "myAKSCluster",
+            "-n",
+            "MyLustre",
+            "--hsm-container",
+            "lustredata",
+            "-o",
+            "none",
+        ][..],
+        &[
+            "amlfs",
+            "import-job",
+            "create",
+            "-g",
+            rg,
+            "--aml-filesystem-name",
+            "MyLustre",
+            "-n",
+            "import1",
+            "-o",
+            "none",
+        ],
+    ] {
+        let out = s.az_sandbox().args(args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let cases: Vec<(&str, Vec<&str>)> = vec![
         ("status", vec!["status", "-n", CACHE]),
         ("state show", vec!["state", "show", "-d", CACHE]),
@@ -192,6 +230,37 @@ fn every_list_and_show_command_prints_tsv_in_the_json_key_order() {
                 zone,
                 "--record-name",
                 "server",
+            ],
+        ),
+        (
+            "amlfs show",
+            vec!["amlfs", "show", "-g", rg, "-n", "MyLustre"],
+        ),
+        ("amlfs list", vec!["amlfs", "list"]),
+        (
+            "amlfs import-job show",
+            vec![
+                "amlfs",
+                "import-job",
+                "show",
+                "-g",
+                rg,
+                "--aml-filesystem-name",
+                "MyLustre",
+                "-n",
+                "import1",
+            ],
+        ),
+        (
+            "amlfs import-job list",
+            vec![
+                "amlfs",
+                "import-job",
+                "list",
+                "-g",
+                rg,
+                "--aml-filesystem-name",
+                "MyLustre",
             ],
         ),
         ("skus list", vec!["skus", "list"]),

@@ -8,6 +8,8 @@ use serde_json::Value;
 
 const UP: &[&str] = &[
     "up",
+    "--backend",
+    "hpccache",
     "--sandbox",
     "-g",
     "myResourceGroup",

@@ -84,6 +84,8 @@ fn up_on_a_bring_your_own_vnet_cluster_puts_a_free_subnet_in_that_vnet() {
         &s,
         &[
             "up",
+            "--backend",
+            "hpccache",
             "-g",
             DEFAULT_RESOURCE_GROUP,
             "--cluster",
@@ -172,6 +174,8 @@ fn every_request_body_of_a_full_up_validates_against_the_specs() {
         &s,
         &[
             "up",
+            "--backend",
+            "hpccache",
             "-g",
             "myResourceGroup",
             "--cluster",
@@ -193,6 +197,8 @@ fn no_wait_then_cache_wait_then_up_converges_without_rewriting_the_cache() {
     let s = Scratch::new();
     let up = [
         "up",
+        "--backend",
+        "hpccache",
         "-g",
         "myResourceGroup",
         "--cluster",
@@ -276,6 +282,8 @@ fn every_request_body_of_up_against_a_served_sandbox_validates_against_the_specs
         .cmd("az-hpccache-ext")
         .args([
             "up",
+            "--backend",
+            "hpccache",
             "-g",
             "myResourceGroup",
             "--cluster",

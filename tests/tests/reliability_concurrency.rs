@@ -14,6 +14,8 @@ fn spawn_up(s: &Scratch, extra: &[&str]) -> Child {
     s.az_sandbox_scaled(SCALE)
         .args([
             "up",
+            "--backend",
+            "hpccache",
             "-g",
             "myResourceGroup",
             "--cluster",

@@ -51,7 +51,15 @@ struct Case {
     state: StateFile,
 }
 
-const UP: &[&str] = &["up", "-g", "myResourceGroup", "--cluster", "myAKSCluster"];
+const UP: &[&str] = &[
+    "up",
+    "--backend",
+    "hpccache",
+    "-g",
+    "myResourceGroup",
+    "--cluster",
+    "myAKSCluster",
+];
 
 fn up(extra: &[&str]) -> Vec<String> {
     // Every `up` case names the deployment; flags that replace -n come through `up_named`.
@@ -121,6 +129,8 @@ fn table(kubeconfig: &Path) -> Vec<Case> {
         az(
             args(&[
                 "up",
+                "--backend",
+                "hpccache",
                 "-g",
                 "bad rg!",
                 "--cluster",
@@ -133,6 +143,8 @@ fn table(kubeconfig: &Path) -> Vec<Case> {
         az(
             args(&[
                 "up",
+                "--backend",
+                "hpccache",
                 "-g",
                 "rg.",
                 "--cluster",
@@ -145,6 +157,8 @@ fn table(kubeconfig: &Path) -> Vec<Case> {
         az(
             args(&[
                 "up",
+                "--backend",
+                "hpccache",
                 "-g",
                 &rg91,
                 "--cluster",
@@ -157,6 +171,8 @@ fn table(kubeconfig: &Path) -> Vec<Case> {
         az(
             args(&[
                 "up",
+                "--backend",
+                "hpccache",
                 "-g",
                 "myResourceGroup",
                 "--cluster",
@@ -301,20 +317,46 @@ fn table(kubeconfig: &Path) -> Vec<Case> {
         az(up(&["--root-squash", "--no-root-squash"]), "--root-squash"),
         az(up(&["--no-wait", "--dry-run"]), "--no-wait"),
         az(
-            args(&["up", "-g", "myResourceGroup", "-n", "MyHpcCache"]),
+            args(&[
+                "up",
+                "--backend",
+                "hpccache",
+                "-g",
+                "myResourceGroup",
+                "-n",
+                "MyHpcCache",
+            ]),
             "--cluster",
         ),
         az(
-            args(&["up", "-g", "myResourceGroup", "--cluster", "myAKSCluster"]),
+            args(&[
+                "up",
+                "--backend",
+                "hpccache",
+                "-g",
+                "myResourceGroup",
+                "--cluster",
+                "myAKSCluster",
+            ]),
             "--name",
         ),
         az(
-            args(&["up", "--cluster", "myAKSCluster", "-n", "MyHpcCache"]),
+            args(&[
+                "up",
+                "--backend",
+                "hpccache",
+                "--cluster",
+                "myAKSCluster",
+                "-n",
+                "MyHpcCache",
+            ]),
             "--resource-group",
         ),
         az(
             args(&[
                 "up",
+                "--backend",
+                "hpccache",
                 "--cloud",
                 "AzureCloud",
                 "-g",

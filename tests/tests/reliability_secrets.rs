@@ -35,6 +35,8 @@ fn the_access_token_appears_in_nothing_a_run_produced() {
     let runs: &[&[&str]] = &[
         &[
             "up",
+            "--backend",
+            "hpccache",
             "-g",
             "myResourceGroup",
             "--cluster",
@@ -58,6 +60,8 @@ fn the_access_token_appears_in_nothing_a_run_produced() {
         &["state", "show", "-d", "MyHpcCache", "--debug"],
         &[
             "up",
+            "--backend",
+            "hpccache",
             "-g",
             "myResourceGroup",
             "--cluster",

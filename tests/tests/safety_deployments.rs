@@ -44,6 +44,8 @@ fn ok(c: &mut Command) -> Output {
 fn up_args<'a>(name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec![
         "up",
+        "--backend",
+        "hpccache",
         "-g",
         DEFAULT_RESOURCE_GROUP,
         "--cluster",
@@ -229,6 +231,8 @@ fn up_of_a_recorded_deployment_on_another_cluster_is_refused() {
 
     let out = run(s.az_sandbox().args([
         "up",
+        "--backend",
+        "hpccache",
         "-g",
         DEFAULT_RESOURCE_GROUP,
         "--cluster",

@@ -40,10 +40,17 @@ fn up_with_a_missing_group_or_cluster_writes_nothing_and_exits_3_without_a_resum
         (DEFAULT_RESOURCE_GROUP, "nopeCluster"),
     ] {
         let _ = std::fs::remove_file(s.sandbox_log());
-        let out =
-            run(s
-                .az_sandbox()
-                .args(["up", "-g", group, "--cluster", cluster, "-n", "MyHpcCache"]));
+        let out = run(s.az_sandbox().args([
+            "up",
+            "--backend",
+            "hpccache",
+            "-g",
+            group,
+            "--cluster",
+            cluster,
+            "-n",
+            "MyHpcCache",
+        ]));
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{group}/{cluster}: {err}");
         assert!(err.starts_with("ERROR: "), "{err}");

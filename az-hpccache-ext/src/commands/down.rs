@@ -3,9 +3,11 @@
 //! the cluster side goes first, and not while pods still use the volume.
 
 use clap::Args;
+use hpccache_core::InvalidInput;
 use hpccache_core::deploy::down::{self, DownOptions};
+use hpccache_core::deploy::keys;
 use hpccache_core::kube::{in_use, unmount};
-use hpccache_core::state::{LockedState, State};
+use hpccache_core::state::{Backend, LockedState, State};
 use serde_json::json;
 
 use super::confirm::confirm;
@@ -23,6 +25,11 @@ Examples:
   Remove the data too:
     az-hpccache-ext down -n MyHpcCache --delete-data --yes
 
+  A Managed Lustre deployment: with --hsm-container its files are archived to the container
+  first; without, its files exist nowhere else, so it needs --delete-data:
+    az-hpccache-ext down -n MyLustre --yes
+    az-hpccache-ext down -n MyLustre --delete-data --yes
+
   After the state file was lost and `up` made a new one: remove what carries the deployment's
   tag (up lists it):
     az-hpccache-ext down -n MyHpcCache --adopt --yes";
@@ -32,12 +39,13 @@ pub struct DownCommand {
     /// The deployment. Optional when only one exists or --state names the file.
     #[arg(short = 'n', long)]
     pub name: Option<String>,
-    /// Also delete the storage account and container this tool created (refused for a
-    /// container holding data unless --yes).
+    /// Also delete the storage account and containers this tool created (refused for a
+    /// container holding data unless --yes); for a Managed Lustre filesystem without blob
+    /// integration, required to delete it (its files are lost).
     #[arg(long)]
     pub delete_data: bool,
-    /// Delete a cache that is not healthy enough to flush (data not yet written back to Blob
-    /// storage is lost), and unmount the volume from pods that still use it (they lose it).
+    /// Delete a cache that is not healthy enough to flush, or a filesystem that cannot archive
+    /// (data not yet written back to Blob storage is lost), and unmount the volume from pods that still use it (they lose it).
     #[arg(long)]
     pub force: bool,
     /// Also delete resources that carry this deployment's tag (hpccache-deployment) but were
@@ -65,8 +73,32 @@ pub fn run(cli: &Cli, cmd: &DownCommand) -> Result<(), CliError> {
         }
         .into());
     };
+    let lustre = doc.backend == Backend::Amlfs;
+    // Without blob integration a filesystem's files exist nowhere else: refuse before anything
+    // (the cluster side included) is touched. `down` checks the live filesystem again.
+    let owns_filesystem = doc
+        .resources
+        .get(keys::AML_FILESYSTEM)
+        .is_some_and(|r| r.created || (cmd.adopt && r.tagged));
+    if lustre && owns_filesystem && !cmd.delete_data && !doc.lustre.as_ref().is_some_and(|l| l.hsm)
+    {
+        return Err(InvalidInput::new(
+            "--delete-data",
+            format!(
+                "Managed Lustre filesystem {} has no blob integration, so deleting it loses every file on it",
+                doc.deployment
+            ),
+        )
+        .hint(format!(
+            "Copy what you need off it first, then run `az-hpccache-ext down -n {} --delete-data --yes`",
+            doc.deployment
+        ))
+        .into());
+    }
     let what = if cmd.delete_data {
         "everything this deployment created, its data included"
+    } else if lustre {
+        "the Managed Lustre filesystem (archived to its blob container first), role assignments and subnet this deployment created"
     } else {
         "the cache, storage target, DNS records, link, zone, role assignments and subnet this deployment created"
     };
@@ -112,7 +144,12 @@ pub fn run(cli: &Cli, cmd: &DownCommand) -> Result<(), CliError> {
     session.close()?;
     let (unmounted, report) = result?;
     if report.pending {
-        tracing::warn!("The cache is being deleted. Run `az-hpccache-ext down` again to finish.");
+        let what = if lustre {
+            "The filesystem"
+        } else {
+            "The cache"
+        };
+        tracing::warn!("{what} is being deleted. Run `az-hpccache-ext down` again to finish.");
     }
     for (id, why) in &report.reasons {
         tracing::warn!("Kept {id}: {why}.");

@@ -2,6 +2,7 @@
 //! its result to [`print`].
 
 pub mod aks;
+pub mod amlfs;
 pub mod attach;
 pub mod cache;
 mod confirm;
@@ -40,6 +41,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Subnet(cmd) => subnet::run(cli, cmd),
         Command::Provider(cmd) => provider::run(cli, cmd),
         Command::Cache(cmd) => cache::run(cli, cmd),
+        Command::Amlfs(cmd) => amlfs::run(cli, cmd),
         Command::Storage(cmd) => storage::run(cli, cmd),
         Command::Role(cmd) => role::run(cli, cmd),
         Command::BlobStorageTarget(cmd) => storage_target::run_blob(cli, cmd),

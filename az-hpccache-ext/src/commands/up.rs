@@ -4,8 +4,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
+use hpccache_core::InvalidInput;
+use hpccache_core::deploy::amlfs::AmlfsArgs;
 use hpccache_core::deploy::owner::OwnerOptions;
 use hpccache_core::deploy::{self, Mode, UpArgs, UpOptions, UpSpec, Waits};
+use hpccache_core::state::Backend;
 use hpccache_core::state::{self, LockedState};
 use serde_json::json;
 
@@ -15,22 +18,34 @@ use crate::exit::CliError;
 use crate::session::{Session, Wait};
 
 pub const EXAMPLES: &str = "\
+Azure HPC Cache was retired on 2025-09-30: new caches cannot be created in Azure, so a new
+deployment is Azure Managed Lustre (--backend amlfs) unless --backend hpccache is given; an
+existing deployment keeps the backend its state file records.
+
 Examples:
-  Attach a cache to the guide's cluster with every default:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache
+  A 4 TiB Managed Lustre filesystem for the guide's cluster, with every default:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre
+
+  With blob integration (archive and import through a container) and root squash:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre \\
+      --sku AMLFS-Durable-Premium-250 --capacity-tib 16 --hsm-container lustredata \\
+      --root-squash-mode RootOnly --squash-uid 65534 --squash-gid 65534
+
+  Attach a cache to the guide's cluster (sandbox or an existing HPC Cache deployment):
+    az-hpccache-ext up --backend hpccache -g myResourceGroup --cluster myAKSCluster -n MyHpcCache
 
   See what it would do, without writing anything:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --dry-run -o table
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre --dry-run -o table
 
   Rehearse the whole guide, Azure and cluster, on the in-process sandbox:
-    az-hpccache-ext up --sandbox -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --attach
+    az-hpccache-ext up --sandbox --backend hpccache -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --attach
 
   Squash root, with the namespace path given to the uid a non-root workload runs as:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --root-squash --owner 1000:1000 --attach --as-user 1000
+    az-hpccache-ext up --backend hpccache -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --root-squash --owner 1000:1000 --attach --as-user 1000
 
-  Start the cache and come back later:
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache --no-wait
-    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyHpcCache";
+  Start the filesystem and come back later:
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre --no-wait
+    az-hpccache-ext up -g myResourceGroup --cluster myAKSCluster -n MyLustre";
 
 /// `up`'s flags.
 #[derive(Debug, Args)]
@@ -46,62 +61,136 @@ pub struct UpCommand {
     /// Name of the AKS cluster.
     #[arg(long)]
     pub cluster: String,
-    /// Name of the deployment and of the cache.
+    /// Name of the deployment and of its filesystem or cache.
     #[arg(short = 'n', long)]
     pub name: String,
-    /// Cache size in GB (the SKU decides which sizes exist).
-    #[arg(long, default_value = "3072")]
-    pub cache_size_gb: String,
-    /// Cache SKU.
-    #[arg(long, default_value = "Standard_2G")]
-    pub sku_name: String,
-    /// Name of the cache subnet [default: <name>Subnet, e.g. MyHpcCacheSubnet: a cache needs
-    /// a subnet of its own].
+    /// The Azure service: amlfs (Azure Managed Lustre) or hpccache (Azure HPC Cache, which
+    /// Azure no longer creates since 2025-09-30) [default: the deployment's recorded backend,
+    /// else amlfs].
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Name of the subnet [default: <name>Subnet, e.g. MyHpcCacheSubnet: the cache or
+    /// filesystem needs a subnet of its own].
     #[arg(long)]
     pub subnet_name: Option<String>,
     /// `auto` (a free prefix in the cluster's vnet) or a CIDR such as 10.225.0.0/24.
     #[arg(long, default_value = "auto")]
     pub subnet_prefix: String,
-    /// Size of an automatic subnet prefix (the cache needs 64 usable addresses).
-    #[arg(long, default_value = "/24")]
-    pub subnet_size: String,
-    /// Storage account [default: derived from the deployment: unique and valid].
+    /// Size of an automatic subnet prefix [default: hpccache /24 (the cache needs 64 usable
+    /// addresses); amlfs: what getRequiredAmlFSSubnetsSize asks for, at least a /24].
+    #[arg(long)]
+    pub subnet_size: Option<String>,
+    /// Storage account [default: derived from the deployment: unique and valid]. With amlfs,
+    /// only with --hsm-container.
     #[arg(long)]
     pub storage_account: Option<String>,
-    /// Blob container the storage target uses.
-    #[arg(long, default_value = "mystoragecontainer")]
-    pub container_name: String,
-    /// Name of the storage target.
-    #[arg(long, default_value = "MyStorageTarget")]
-    pub storage_target: String,
-    /// Namespace path clients mount.
-    #[arg(short = 'v', long, default_value = "/myfilepath")]
-    pub virtual_namespace_path: String,
+
+    /// Managed Lustre SKU: AMLFS-Durable-Premium-40, -125, -250 or -500 (MB/s per TiB)
+    /// [default: AMLFS-Durable-Premium-500, whose 4 TiB minimum is the smallest filesystem].
+    #[arg(long, help_heading = "Managed Lustre Arguments (--backend amlfs)")]
+    pub sku: Option<String>,
+    /// Capacity in TiB, a multiple of the SKU's step (40: 48, 125: 16, 250: 8, 500: 4)
+    /// [default: the SKU's minimum].
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Managed Lustre Arguments (--backend amlfs)"
+    )]
+    pub capacity_tib: Option<String>,
+    /// Availability zone 1, 2 or 3, or `none` in a region without zones [default: 1].
+    #[arg(long, help_heading = "Managed Lustre Arguments (--backend amlfs)")]
+    pub zone: Option<String>,
+    /// Weekly 30-minute maintenance window start, UTC [default for a new filesystem:
+    /// Sunday,02:00; an existing one keeps its own].
+    #[arg(
+        long,
+        value_name = "DAY,HH:MM",
+        help_heading = "Managed Lustre Arguments (--backend amlfs)"
+    )]
+    pub maintenance_window: Option<String>,
+    /// Blob integration: a data container of this name (in the storage account made for the
+    /// deployment, with a logging container and the provider's two roles); `down` archives
+    /// to it before deleting. Without it no storage account is made.
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Managed Lustre Arguments (--backend amlfs)"
+    )]
+    pub hsm_container: Option<String>,
+    /// The HSM logging container [default: amlfs-logging].
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Managed Lustre Arguments (--backend amlfs)"
+    )]
+    pub hsm_logging_container: Option<String>,
+    /// Root squash: None, RootOnly or All [default for a new filesystem: None; an existing
+    /// one keeps its own].
+    #[arg(long, help_heading = "Managed Lustre Arguments (--backend amlfs)")]
+    pub root_squash_mode: Option<String>,
+    /// The uid squashed users get (required with RootOnly or All).
+    #[arg(
+        long,
+        value_name = "UID",
+        help_heading = "Managed Lustre Arguments (--backend amlfs)"
+    )]
+    pub squash_uid: Option<String>,
+    /// The gid squashed users get (required with RootOnly or All).
+    #[arg(
+        long,
+        value_name = "GID",
+        help_heading = "Managed Lustre Arguments (--backend amlfs)"
+    )]
+    pub squash_gid: Option<String>,
+    /// Lustre NID ranges exempt from root squash, e.g. 10.224.0.[4-6]@tcp (`;`-separated).
+    #[arg(
+        long,
+        value_name = "NIDS",
+        help_heading = "Managed Lustre Arguments (--backend amlfs)"
+    )]
+    pub no_squash_nids: Option<String>,
+
+    /// Cache size in GB (the SKU decides which sizes exist) [default: 3072].
+    #[arg(long, help_heading = HPC)]
+    pub cache_size_gb: Option<String>,
+    /// Cache SKU [default: Standard_2G].
+    #[arg(long, help_heading = HPC)]
+    pub sku_name: Option<String>,
+    /// Blob container the storage target uses [default: mystoragecontainer].
+    #[arg(long, help_heading = HPC)]
+    pub container_name: Option<String>,
+    /// Name of the storage target [default: MyStorageTarget].
+    #[arg(long, help_heading = HPC)]
+    pub storage_target: Option<String>,
+    /// Namespace path clients mount [default: /myfilepath].
+    #[arg(short = 'v', long, help_heading = HPC)]
+    pub virtual_namespace_path: Option<String>,
     /// Private DNS zone for the cache's name [default: <name, lower-cased>.hpccache.internal,
     /// one zone per deployment].
-    #[arg(long)]
+    #[arg(long, help_heading = HPC)]
     pub dns_zone: Option<String>,
-    /// Name of the A record set in the zone (clients mount <dns-name>.<dns-zone>).
-    #[arg(long, default_value = "server")]
-    pub dns_name: String,
+    /// Name of the A record set in the zone (clients mount <dns-name>.<dns-zone>)
+    /// [default: server].
+    #[arg(long, help_heading = HPC)]
+    pub dns_name: Option<String>,
     /// Map root on clients to the anonymous user (nobody). Off unless asked, as Azure
     /// creates a cache; with it on, a non-root workload needs a directory of its own:
     /// see --owner.
     // Contradictory flags are an argument error (exit 2), not "last one wins": a script that
     // says both has a bug the user should see (reliability suite, issue 7 item 4).
-    #[arg(long, conflicts_with = "no_root_squash")]
+    #[arg(long, conflicts_with = "no_root_squash", help_heading = HPC)]
     pub root_squash: bool,
     /// Let root on clients act as root on the cache (a new cache's default). With either
     /// flag an existing cache is changed to match; with neither it keeps its setting.
-    #[arg(long)]
+    #[arg(long, help_heading = HPC)]
     pub no_root_squash: bool,
     /// Give the namespace path to this uid and gid, so a workload running as them can
     /// write: a one-shot job in the cluster (--namespace) chowns it while root squash is
     /// off, then root squash is set as asked. Recorded; a re-run skips it.
-    #[arg(long, value_name = "UID:GID")]
+    #[arg(long, value_name = "UID:GID", help_heading = HPC)]
     pub owner: Option<String>,
     /// Turn on auto-registration on the vnet link (a vnet allows one registration link).
-    #[arg(long)]
+    #[arg(long, help_heading = HPC)]
     pub dns_registration: bool,
     /// Space-separated tags: key[=value] [key[=value] ...].
     #[arg(long, num_args = 0..)]
@@ -126,31 +215,165 @@ pub struct UpCommand {
     pub cluster_side: super::attach::AttachArgs,
 }
 
+const HPC: &str = "HPC Cache Arguments (--backend hpccache)";
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    Amlfs,
+    Hpccache,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Amlfs => Backend::Amlfs,
+            BackendArg::Hpccache => Backend::Hpccache,
+        }
+    }
+}
+
 impl UpCommand {
-    fn args(&self) -> UpArgs {
-        UpArgs {
-            resource_group: self.resource_group.clone(),
-            cluster: self.cluster.clone(),
-            name: self.name.clone(),
-            cache_size_gb: self.cache_size_gb.clone(),
-            sku_name: self.sku_name.clone(),
-            subnet_name: self.subnet_name.clone(),
-            subnet_prefix: self.subnet_prefix.clone(),
+    /// Flags given that only the other backend takes, by name.
+    fn foreign_flags(&self, backend: Backend) -> Vec<&'static str> {
+        let hpc = [
+            ("--cache-size-gb", self.cache_size_gb.is_some()),
+            ("--sku-name", self.sku_name.is_some()),
+            ("--container-name", self.container_name.is_some()),
+            ("--storage-target", self.storage_target.is_some()),
+            (
+                "--virtual-namespace-path",
+                self.virtual_namespace_path.is_some(),
+            ),
+            ("--dns-zone", self.dns_zone.is_some()),
+            ("--dns-name", self.dns_name.is_some()),
+            ("--dns-registration", self.dns_registration),
+            ("--root-squash", self.root_squash),
+            ("--no-root-squash", self.no_root_squash),
+            ("--owner", self.owner.is_some()),
+        ];
+        let lustre = [
+            ("--sku", self.sku.is_some()),
+            ("--capacity-tib", self.capacity_tib.is_some()),
+            ("--zone", self.zone.is_some()),
+            ("--maintenance-window", self.maintenance_window.is_some()),
+            ("--hsm-container", self.hsm_container.is_some()),
+            (
+                "--hsm-logging-container",
+                self.hsm_logging_container.is_some(),
+            ),
+            ("--root-squash-mode", self.root_squash_mode.is_some()),
+            ("--squash-uid", self.squash_uid.is_some()),
+            ("--squash-gid", self.squash_gid.is_some()),
+            ("--no-squash-nids", self.no_squash_nids.is_some()),
+        ];
+        let other: &[(&'static str, bool)] = match backend {
+            Backend::Amlfs => &hpc,
+            Backend::Hpccache => &lustre,
+        };
+        other.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect()
+    }
+
+    /// Refuses flags of the other backend (exit 2, naming the first), before any request.
+    fn check_backend_flags(&self, backend: Backend) -> Result<(), CliError> {
+        if let Some(flag) = self.foreign_flags(backend).first() {
+            let other = match backend {
+                Backend::Amlfs => Backend::Hpccache,
+                Backend::Hpccache => Backend::Amlfs,
+            };
+            return Err(InvalidInput::new(
+                *flag,
+                format!(
+                    "applies to --backend {other} only; this deployment's backend is {backend}"
+                ),
+            )
+            .hint(format!(
+                "Leave {flag} out, or use another -n with --backend {other}"
+            ))
+            .into());
+        }
+        if backend == Backend::Amlfs
+            && self.storage_account.is_some()
+            && self.hsm_container.is_none()
+        {
+            return Err(InvalidInput::new(
+                "--storage-account",
+                "needs --hsm-container: without blob integration a Managed Lustre deployment has no storage account",
+            )
+            .hint("Add --hsm-container NAME, or leave --storage-account out")
+            .into());
+        }
+        Ok(())
+    }
+
+    fn args(&self, backend: Backend) -> UpArgs {
+        let mut a = UpArgs::new(&self.resource_group, &self.cluster, &self.name);
+        let or = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_owned());
+        a.cache_size_gb = or(&self.cache_size_gb, &a.cache_size_gb);
+        a.sku_name = or(&self.sku_name, &a.sku_name);
+        a.subnet_name = self.subnet_name.clone();
+        a.subnet_prefix = self.subnet_prefix.clone();
+        if backend == Backend::Hpccache {
+            a.subnet_size = or(&self.subnet_size, &a.subnet_size);
+        }
+        a.storage_account = self.storage_account.clone();
+        a.container_name = or(&self.container_name, &a.container_name);
+        a.storage_target = or(&self.storage_target, &a.storage_target);
+        a.virtual_namespace_path = or(&self.virtual_namespace_path, &a.virtual_namespace_path);
+        a.dns_zone = self.dns_zone.clone();
+        a.dns_name = or(&self.dns_name, &a.dns_name);
+        a.root_squash = match (self.root_squash, self.no_root_squash) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
+        a.owner = self.owner.clone();
+        a.dns_registration = self.dns_registration;
+        a.tags = self.tags.clone();
+        a.amlfs = (backend == Backend::Amlfs).then(|| AmlfsArgs {
+            sku: self.sku.clone(),
+            capacity_tib: self.capacity_tib.clone(),
+            zone: self.zone.clone(),
+            maintenance_window: self.maintenance_window.clone(),
+            hsm_container: self.hsm_container.clone(),
+            hsm_logging_container: self.hsm_logging_container.clone(),
+            root_squash_mode: self.root_squash_mode.clone(),
+            squash_uid: self.squash_uid.clone(),
+            squash_gid: self.squash_gid.clone(),
+            no_squash_nids: self.no_squash_nids.clone(),
             subnet_size: self.subnet_size.clone(),
-            storage_account: self.storage_account.clone(),
-            container_name: self.container_name.clone(),
-            storage_target: self.storage_target.clone(),
-            virtual_namespace_path: self.virtual_namespace_path.clone(),
-            dns_zone: self.dns_zone.clone(),
-            dns_name: self.dns_name.clone(),
-            root_squash: match (self.root_squash, self.no_root_squash) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
-            },
-            owner: self.owner.clone(),
-            dns_registration: self.dns_registration,
-            tags: self.tags.clone(),
+        });
+        a
+    }
+
+    /// The backend: the state file's for an existing deployment (another `--backend` is
+    /// refused, naming it), else `--backend`, else amlfs (HPC Cache can no longer be created
+    /// in Azure). The file is only read here; it is locked later.
+    fn backend(&self, cli: &Cli) -> Result<Backend, CliError> {
+        let env = std::env::var_os(state::STATE_ENV);
+        let recorded = state::resolve(
+            cli.global.state.as_deref(),
+            env.as_deref().map(Path::new),
+            Some(&self.name),
+        )
+        .ok()
+        .and_then(|l| state::read_optional(l.path()).ok().flatten())
+        .map(|s| s.backend);
+        let given = self.backend.map(Backend::from);
+        match (recorded, given) {
+            (Some(r), Some(g)) if r != g => Err(InvalidInput::new(
+                "--backend",
+                format!(
+                    "deployment {} is recorded with backend {r}, not {g}",
+                    self.name
+                ),
+            )
+            .hint(format!(
+                "Pass --backend {r} (or leave it out), or pick another -n for a {g} deployment"
+            ))
+            .into()),
+            (Some(r), _) => Ok(r),
+            (None, g) => Ok(g.unwrap_or(Backend::Amlfs)),
         }
     }
 }
@@ -233,7 +456,9 @@ pub fn lock_state(cli: &Cli, deployment: Option<&str>) -> Result<LockedState, Cl
 
 pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     // Bad input is refused before any request and before the state file is touched.
-    let spec = UpSpec::from_args(&cmd.args())?;
+    let backend = cmd.backend(cli)?;
+    cmd.check_backend_flags(backend)?;
+    let spec = UpSpec::from_args(&cmd.args(backend))?;
     if cmd.no_wait && cmd.dry_run {
         return Err(CliError::Usage(
             "--no-wait and --dry-run cannot be used together".into(),
@@ -334,8 +559,12 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
         );
     }
     if !report.pending.is_empty() {
+        let (what, wait) = match backend {
+            Backend::Amlfs => ("The Managed Lustre filesystem", "amlfs"),
+            Backend::Hpccache => ("The cache", "cache"),
+        };
         tracing::warn!(
-            "The cache is being created. Follow it with `az-hpccache-ext cache wait -g {} -n {deployment} --created`, then run the same `up` command again to finish ({} left).",
+            "{what} is being created. Follow it with `az-hpccache-ext {wait} wait -g {} -n {deployment} --created`, then run the same `up` command again to finish ({} left).",
             report
                 .state
                 .cluster

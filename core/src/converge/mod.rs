@@ -14,3 +14,5 @@ pub struct Converged {
     /// Whether this call created it (false: it was there and now matches what was wanted).
     pub created: bool,
 }
+
+pub mod amlfs;

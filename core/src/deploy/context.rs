@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::UpOptions;
-use super::plan::PlanItem;
+use super::plan::{PlanItem, Step};
 use super::preflight::Preflight;
 use super::spec::UpSpec;
 use crate::Result;
@@ -85,6 +85,22 @@ impl Ctx {
             state: Mutex::new(state),
             store: (mode != Mode::DryRun).then_some(store),
             plan: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The steps of this run's plan, each listed after its needs.
+    pub fn steps(&self) -> &'static [Step] {
+        match &self.spec.amlfs {
+            Some(a) => super::amlfs::steps(a.hsm.is_some()),
+            None => &Step::ALL,
+        }
+    }
+
+    /// What `step` needs in this run's plan.
+    pub fn needs(&self, step: Step) -> &'static [Step] {
+        match &self.spec.amlfs {
+            Some(a) => super::amlfs::needs(step, a.hsm.is_some()),
+            None => step.needs(),
         }
     }
 

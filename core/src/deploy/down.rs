@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use crate::azure::ids::same_id;
 use crate::azure::lro::Until;
-use crate::azure::{ArmClient, ResourceId, authorization, cache, dns, lro, network, storage};
+use crate::azure::{
+    ArmClient, ResourceId, amlfs, authorization, cache, dns, lro, network, storage,
+};
 use crate::progress::{Event, Progress};
 use crate::state::{LockedState, Neighbours, State};
 use crate::{Error, InvalidInput, Result};
@@ -75,7 +77,10 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
             .filter(|r| r.created || (opts.adopt && r.tagged))
             .map(|r| r.id.clone())
     };
-    let holds_data = state.steps.contains_key("target");
+    // A cache wrote back to the container through its storage target; a filesystem archives
+    // to its HSM container.
+    let holds_data = state.steps.contains_key("target")
+        || (state.steps.contains_key("filesystem") && state.lustre.as_ref().is_some_and(|l| l.hsm));
     if opts.delete_data && holds_data && !opts.yes && owned(&state, keys::CONTAINER).is_some() {
         return Err(InvalidInput::new(
             "--delete-data",
@@ -111,9 +116,14 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
         }
     }
 
-    let plan: [(&str, Kind); 8] = [
+    if let Some(id) = owned(&state, keys::AML_FILESYSTEM) {
+        super::down_amlfs::before_delete(client, &id, &state, &opts).await?;
+    }
+
+    let plan: [(&str, Kind); 9] = [
         (keys::STORAGE_TARGET, Kind::Target),
         (keys::CACHE, Kind::Cache),
+        (keys::AML_FILESYSTEM, Kind::Filesystem),
         (keys::DNS_RECORDS, Kind::Records),
         (keys::VNET_LINK, Kind::Link),
         (keys::DNS_ZONE, Kind::Zone),
@@ -121,8 +131,9 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
         (keys::ROLE_BLOB_DATA_CONTRIBUTOR, Kind::Role),
         (keys::SUBNET, Kind::Subnet),
     ];
-    let data: [(&str, Kind); 2] = [
+    let data: [(&str, Kind); 3] = [
         (keys::CONTAINER, Kind::Container),
+        (keys::LOGGING_CONTAINER, Kind::Container),
         (keys::STORAGE_ACCOUNT, Kind::Account),
     ];
     let all = plan.iter().chain(data.iter().filter(|_| opts.delete_data));
@@ -143,9 +154,14 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
             continue;
         }
         let step = Step::start(&opts.progress, &format!("delete {key}"), &r.id);
-        if *kind == Kind::Cache && opts.no_wait {
+        if matches!(kind, Kind::Cache | Kind::Filesystem) && opts.no_wait {
             let id = ResourceId::parse(&r.id)?;
-            match cache::begin_delete_cache(client, &id).await {
+            let started = if *kind == Kind::Cache {
+                cache::begin_delete_cache(client, &id).await
+            } else {
+                amlfs::begin_delete(client, &id).await
+            };
+            match started {
                 Err(e) if !e.is_not_found() => return Err(e),
                 _ => {}
             }
@@ -162,11 +178,19 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
         if *kind == Kind::Records {
             state.dns = None;
         }
+        if *kind == Kind::Filesystem {
+            state.lustre = None;
+            state.operations.remove(keys::AML_FILESYSTEM);
+        }
         store.save(&state)?;
         report.deleted.push(r.id);
         step.finish(&opts.progress);
     }
-    for key in [keys::CONTAINER, keys::STORAGE_ACCOUNT] {
+    for key in [
+        keys::CONTAINER,
+        keys::LOGGING_CONTAINER,
+        keys::STORAGE_ACCOUNT,
+    ] {
         if !opts.delete_data
             && let Some(r) = state.resources.get(key)
         {
@@ -283,6 +307,7 @@ async fn zone_in_use(client: &ArmClient, zone: &ResourceId, own: &str) -> Result
 enum Kind {
     Target,
     Cache,
+    Filesystem,
     Records,
     Link,
     Zone,
@@ -324,6 +349,7 @@ async fn delete(client: &ArmClient, kind: Kind, id: &str, waits: &Waits) -> Resu
     let poller = match kind {
         Kind::Target => cache::begin_delete_storage_target(client, &rid).await,
         Kind::Cache => cache::begin_delete_cache(client, &rid).await,
+        Kind::Filesystem => amlfs::begin_delete(client, &rid).await,
         Kind::Link => dns::begin_delete_link(client, &rid).await,
         Kind::Zone => dns::begin_delete_zone(client, &rid).await,
         Kind::Subnet => network::begin_delete_subnet(client, &rid).await,
@@ -345,7 +371,7 @@ async fn delete(client: &ArmClient, kind: Kind, id: &str, waits: &Waits) -> Resu
         }
         Kind::Account => return ignore_404(storage::delete_account(client, &rid).await),
     };
-    let policy = if kind == Kind::Cache {
+    let policy = if matches!(kind, Kind::Cache | Kind::Filesystem) {
         &waits.cache
     } else {
         &waits.other
@@ -371,6 +397,7 @@ async fn delete(client: &ArmClient, kind: Kind, id: &str, waits: &Waits) -> Resu
 fn api_version(kind: Kind) -> &'static str {
     match kind {
         Kind::Target | Kind::Cache => cache::API_VERSION,
+        Kind::Filesystem => amlfs::API_VERSION,
         Kind::Records | Kind::Link | Kind::Zone => dns::API_VERSION,
         Kind::Role => authorization::API_VERSION,
         Kind::Subnet => network::API_VERSION,

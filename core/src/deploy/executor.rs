@@ -46,8 +46,8 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<Outcome, StepFailure> {
     let mut started: BTreeSet<Step> = BTreeSet::new();
     let mut running: JoinSet<(Step, Result<Done, Error>)> = JoinSet::new();
     loop {
-        for step in Step::ALL {
-            if started.contains(&step) || !step.needs().iter().all(|n| finished.contains(n)) {
+        for &step in ctx.steps() {
+            if started.contains(&step) || !ctx.needs(step).iter().all(|n| finished.contains(n)) {
                 continue;
             }
             started.insert(step);
@@ -117,8 +117,10 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<Outcome, StepFailure> {
             }
         }
     }
-    let blocked: Vec<Step> = Step::ALL
-        .into_iter()
+    let blocked: Vec<Step> = ctx
+        .steps()
+        .iter()
+        .copied()
         .filter(|s| !finished.contains(s))
         .collect();
     Ok(Outcome {

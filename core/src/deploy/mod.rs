@@ -9,9 +9,14 @@
 //! - [`owner`]: `up --owner`, after the plan: a directory for a non-root user (a job in
 //!   the cluster, with root squash off meanwhile).
 //! - [`down`], [`status`]: taking a deployment apart; reading it back live.
+//! - [`amlfs`]: the Managed Lustre backend's flags and plan shape (`up --backend amlfs`); its
+//!   steps are in `steps::amlfs`, its filesystem in [`crate::converge::amlfs`], and what
+//!   `down` does with its data in `down_amlfs`.
 
+pub mod amlfs;
 pub mod context;
 pub mod down;
+mod down_amlfs;
 pub mod executor;
 pub mod owner;
 pub mod plan;
@@ -77,6 +82,27 @@ impl From<Error> for UpFailure {
     }
 }
 
+/// A deployment keeps the backend its state file records: refuse another before any request.
+pub fn check_recorded_backend(spec: &UpSpec, state: &State) -> Result<(), crate::InvalidInput> {
+    if state.backend == spec.backend() {
+        return Ok(());
+    }
+    Err(crate::InvalidInput::new(
+        "--backend",
+        format!(
+            "deployment {} is recorded with backend {}, not {}",
+            state.deployment,
+            state.backend,
+            spec.backend()
+        ),
+    )
+    .hint(format!(
+        "Pass --backend {} (or leave it out), or pick another -n for a {} deployment",
+        state.backend,
+        spec.backend()
+    )))
+}
+
 /// Runs the plan of `up` against `client`, holding `store` (the deployment's locked state file).
 /// In a dry run nothing is written, neither to Azure nor to the file.
 pub async fn up(
@@ -91,9 +117,11 @@ pub async fn up(
             let mut s = State::new(&spec.deployment, &opts.cloud, client.subscription());
             s.arm_endpoint = opts.arm_endpoint.clone();
             s.sandbox = opts.sandbox;
+            s.backend = spec.backend();
             s
         }
     };
+    check_recorded_backend(&spec, &state).map_err(Error::from)?;
     if !state
         .subscription_id
         .eq_ignore_ascii_case(client.subscription())

@@ -15,6 +15,8 @@ pub enum Step {
     Target,
     Dns,
     Records,
+    /// The Managed Lustre filesystem (backend amlfs; see `deploy::amlfs` for its plan).
+    Filesystem,
 }
 
 impl Step {
@@ -42,10 +44,12 @@ impl Step {
             Step::Target => "target",
             Step::Dns => "dns",
             Step::Records => "records",
+            Step::Filesystem => "filesystem",
         }
     }
 
-    /// Steps that must be finished first.
+    /// Steps that must be finished first (in the HPC Cache plan; `deploy::amlfs::needs` for
+    /// Managed Lustre).
     pub fn needs(self) -> &'static [Step] {
         match self {
             Step::Cluster | Step::Provider => &[],
@@ -55,6 +59,7 @@ impl Step {
             // The target reads the container through the cache RP's roles: all three first.
             Step::Target => &[Step::Cache, Step::Storage, Step::Roles],
             Step::Records => &[Step::Cache, Step::Dns],
+            Step::Filesystem => &[Step::Provider, Step::Subnet],
         }
     }
 }

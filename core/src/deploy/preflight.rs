@@ -67,7 +67,10 @@ pub async fn run(
     let cluster = aks::get_cluster(client, &id).await?;
     let vnet = aks::find_vnet(client, &cluster).await?;
     check_subnet(spec, state, neighbours, &cluster, &vnet)?;
-    if let Some(node_rg) = cluster.properties.node_resource_group.as_deref() {
+    // A Managed Lustre deployment has no DNS objects: clients mount the MGS address.
+    if spec.amlfs.is_none()
+        && let Some(node_rg) = cluster.properties.node_resource_group.as_deref()
+    {
         check_dns(client, spec, state, neighbours, node_rg, &vnet).await?;
     }
     Ok(Preflight { cluster, vnet })

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::amlfs::{AmlfsArgs, AmlfsSpec};
 use super::steps::keys;
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::spec::nfs::Owner;
 use crate::spec::{names, nfs, sku, tags};
-use crate::state::State;
+use crate::state::{Backend, State};
 use crate::{InvalidInput, Result};
 
 /// The tag every resource `up` creates carries, so a resource can be traced to its deployment.
@@ -39,6 +40,8 @@ pub struct UpArgs {
     pub owner: Option<String>,
     pub dns_registration: bool,
     pub tags: Vec<String>,
+    /// `Some`: a Managed Lustre deployment (`--backend amlfs`) with these flags.
+    pub amlfs: Option<AmlfsArgs>,
 }
 
 impl UpArgs {
@@ -63,6 +66,7 @@ impl UpArgs {
             owner: None,
             dns_registration: false,
             tags: Vec::new(),
+            amlfs: None,
         }
     }
 }
@@ -97,6 +101,9 @@ pub struct UpSpec {
     /// Which values are defaults derived from the deployment rather than given: an existing
     /// deployment keeps what its state file records for those ([`UpSpec::keep_recorded`]).
     pub derived: Derived,
+    /// `Some`: a Managed Lustre deployment; the cache, storage target and DNS values are then
+    /// unused.
+    pub amlfs: Option<AmlfsSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -110,6 +117,10 @@ impl UpSpec {
         let sku = sku::sku("--sku-name", &a.sku_name)?;
         let size = sku::cache_size_gb("--cache-size-gb", sku, &a.cache_size_gb)?;
         let deployment = names::cache("--name", &a.name)?;
+        let amlfs = a.amlfs.as_ref().map(AmlfsSpec::from_args).transpose()?;
+        if amlfs.is_some() {
+            super::amlfs::check_name(&deployment)?;
+        }
         let mut tags: BTreeMap<String, String> = tags::parse("--tags", &a.tags)?
             .into_iter()
             .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
@@ -135,7 +146,10 @@ impl UpSpec {
                 .as_deref()
                 .map(|s| names::storage_account("--storage-account", s))
                 .transpose()?,
-            container: names::blob_container("--container-name", &a.container_name)?,
+            container: match amlfs.as_ref().and_then(|f| f.hsm.as_ref()) {
+                Some(h) => h.container.clone(),
+                None => names::blob_container("--container-name", &a.container_name)?,
+            },
             storage_target: names::storage_target("--storage-target", &a.storage_target)?,
             namespace_path: nfs::namespace_path(
                 "--virtual-namespace-path",
@@ -156,7 +170,17 @@ impl UpSpec {
             tags,
             derived,
             deployment,
+            amlfs,
         })
+    }
+
+    /// The Azure service this request is for.
+    pub fn backend(&self) -> Backend {
+        if self.amlfs.is_some() {
+            Backend::Amlfs
+        } else {
+            Backend::Hpccache
+        }
     }
 
     pub fn fqdn(&self) -> String {

@@ -86,6 +86,13 @@ pub async fn status(client: &ArmClient, state: &State) -> Result<Vec<ResourceSta
                     }
                     live_cache_addresses = Some(live);
                 }
+                if role == keys::AML_FILESYSTEM {
+                    s.health = b
+                        .pointer("/properties/health/state")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    s.drift.extend(lustre_drift(b, state));
+                }
                 if role == keys::DNS_RECORDS {
                     let live: BTreeSet<String> = b
                         .pointer("/properties/aRecords")
@@ -114,6 +121,47 @@ pub async fn status(client: &ArmClient, state: &State) -> Result<Vec<ResourceSta
         ));
     }
     Ok(out)
+}
+
+/// How a live Managed Lustre filesystem differs from what the state file records of it.
+fn lustre_drift(b: &Value, state: &State) -> Vec<String> {
+    let Some(l) = &state.lustre else {
+        return vec!["the state file records no clientInfo yet; run `up` again".into()];
+    };
+    let text = |p: &str| b.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    let mut out = Vec::new();
+    let sku = text("/sku/name");
+    if !sku.eq_ignore_ascii_case(&l.sku) {
+        out.push(format!("SKU is {sku}; the state file records {}", l.sku));
+    }
+    let tib = b
+        .pointer("/properties/storageCapacityTiB")
+        .and_then(Value::as_f64)
+        .map_or(0, |t| t.round() as u64);
+    if tib != l.storage_capacity_tib {
+        out.push(format!(
+            "capacity is {tib} TiB; the state file records {} TiB",
+            l.storage_capacity_tib
+        ));
+    }
+    let mode = b
+        .pointer("/properties/rootSquashSettings/mode")
+        .and_then(Value::as_str)
+        .unwrap_or("None");
+    if !mode.eq_ignore_ascii_case(&l.root_squash_mode) {
+        out.push(format!(
+            "root squash is {mode}; the state file records {} (run `up` again to record it, or `amlfs update` to change it back)",
+            l.root_squash_mode
+        ));
+    }
+    let mgs = text("/properties/clientInfo/mgsAddress");
+    if !mgs.is_empty() && mgs != l.mgs_address {
+        out.push(format!(
+            "MGS address is {mgs}; the state file (and volumes made from it) use {}",
+            l.mgs_address
+        ));
+    }
+    out
 }
 
 fn strings(v: Option<&Value>) -> BTreeSet<String> {

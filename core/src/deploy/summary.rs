@@ -23,6 +23,9 @@ pub struct Summary {
     pub resources: BTreeMap<String, String>,
     /// The command to run next, on the cluster side.
     pub next_command: String,
+    /// A Managed Lustre deployment: what clients mount (MGS address, `lustrefs`, settings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lustre: Option<crate::state::LustreInfo>,
 }
 
 impl Summary {
@@ -32,16 +35,16 @@ impl Summary {
             (Some(f), Some(p)) => Some(format!(
                 "sudo mount -t nfs -o {DEFAULT_MOUNT_OPTIONS} {f}:{p} {MOUNT_POINT}"
             )),
-            _ => None,
+            _ => state.lustre.as_ref().and_then(|l| l.mount_command.clone()),
         };
         Self {
             deployment: state.deployment.clone(),
             fqdn,
-            mount_addresses: state
-                .cache
-                .as_ref()
-                .map(|c| c.mount_addresses.clone())
-                .unwrap_or_default(),
+            mount_addresses: match (&state.cache, &state.lustre) {
+                (Some(c), _) => c.mount_addresses.clone(),
+                (None, Some(l)) => vec![l.mgs_address.clone()],
+                (None, None) => Vec::new(),
+            },
             namespace_paths: state.namespace_paths.clone(),
             mount_command,
             resources: state
@@ -50,6 +53,7 @@ impl Summary {
                 .map(|(k, r)| (k.clone(), r.id.clone()))
                 .collect(),
             next_command: format!("kubectl hpccache mount {}", state.deployment),
+            lustre: state.lustre.clone(),
         }
     }
 }

@@ -19,6 +19,9 @@
 //! - (g) against the same served sandbox, a first `up`'s wait for the provider registration
 //!   (its POST to the last GET of the provider) beside the registration's own duration
 //!   (issue 16: it showed `provider: done 01:00`, Azure's 60 s default interval).
+//! - (h) `up --backend amlfs` (issue 13), without and with blob integration: wall time ÷ its
+//!   critical path (provider registration → Managed Lustre create, 15 min; the subnet and,
+//!   with `--hsm-container`, the storage account and roles run beside the registration).
 
 #![allow(clippy::print_stdout)] // printing the report is this program's job
 
@@ -48,6 +51,7 @@ mod azure {
     pub const CACHE_CREATE: f64 = 20.0 * 60.0; // caches.rs CREATE_SECONDS
     pub const STORAGE_TARGET: f64 = 3.0 * 60.0; // storage_targets.rs CREATE_SECONDS
     pub const DNS_ZONE: f64 = 30.0; // dns.rs ZONE_WRITE_SECONDS
+    pub const AMLFS_CREATE: f64 = 15.0 * 60.0; // amlfs/mod.rs CREATE_SECONDS
     pub const VNET_LINK: f64 = 30.0; // dns.rs LINK_WRITE_SECONDS
     /// Record sets, containers and the cluster read answer synchronously.
     pub const SYNC: f64 = 0.0;
@@ -110,7 +114,17 @@ fn main() {
     for _ in 0..runs {
         let s = Scratch::new();
         let (wall, peak) = timed(
-            az(&s).args(["up", "-g", RG, "--cluster", CLUSTER, "-n", CACHE]),
+            az(&s).args([
+                "up",
+                "--backend",
+                "hpccache",
+                "-g",
+                RG,
+                "--cluster",
+                CLUSTER,
+                "-n",
+                CACHE,
+            ]),
             &s,
         );
         up_walls.push(wall);
@@ -235,6 +249,50 @@ fn main() {
 
     println!("## (g) first run against a served sandbox: the provider registration wait");
     provider_wait_first_run();
+    println!();
+
+    println!("## (h) up --backend amlfs, concurrent plan (target <= 1.10)");
+    amlfs_plan(runs);
+}
+
+/// (h): the Managed Lustre plan's wall time against its critical path. The subnet (cluster
+/// read → subnet) and the blob storage (account → containers → roles) both end before the
+/// provider registration, which the filesystem create needs.
+fn amlfs_plan(runs: usize) {
+    let beside = azure::NETWORK_WRITE.max(azure::STORAGE_ACCOUNT + azure::ROLE_PROPAGATION);
+    let bound = (azure::PROVIDER_REGISTRATION.max(beside) + azure::AMLFS_CREATE) * TIME_SCALE;
+    println!(
+        "critical path: provider registration -> Managed Lustre create = {:.0} s of Azure time -> lower bound {bound:.3} s",
+        bound / TIME_SCALE
+    );
+    for (label, extra) in [
+        ("without blob integration", &[][..]),
+        (
+            "with --hsm-container",
+            &["--hsm-container", "lustredata"][..],
+        ),
+    ] {
+        let mut walls = Vec::new();
+        for _ in 0..runs {
+            let s = Scratch::new();
+            let (wall, _) = timed(
+                az(&s)
+                    .args(["up", "--backend", "amlfs", "-g", RG, "--cluster", CLUSTER])
+                    .args(["-n", "MyLustre"])
+                    .args(extra),
+                &s,
+            );
+            walls.push(wall);
+        }
+        println!(
+            "{label}: wall best {:.3} s, median {:.3} s (runs: {}); ratio best {:.3}, median {:.3}",
+            min(&walls),
+            median(&walls),
+            fmt_list(&walls),
+            min(&walls) / bound,
+            median(&walls) / bound
+        );
+    }
 }
 
 /// (g): one whole `up` against a served sandbox (unscaled client, as in (f)); from its

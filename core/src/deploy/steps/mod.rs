@@ -4,6 +4,7 @@
 //! A resource is recorded as created *before* its create request is sent: after a crash
 //! between the two, the next run finds it in the state and still knows it is this tool's.
 
+mod amlfs;
 mod cache;
 mod cluster;
 mod dns;
@@ -43,6 +44,9 @@ pub mod keys {
 }
 
 pub async fn run(step: Step, ctx: &Ctx) -> Result<Done> {
+    if ctx.spec.amlfs.is_some() {
+        return amlfs::run(step, ctx).await;
+    }
     match step {
         Step::Cluster => cluster::run(ctx).await,
         Step::Provider => provider::run(ctx).await,
@@ -53,6 +57,11 @@ pub async fn run(step: Step, ctx: &Ctx) -> Result<Done> {
         Step::Target => target::run(ctx).await,
         Step::Dns => dns::run(ctx).await,
         Step::Records => records::run(ctx).await,
+        Step::Filesystem => Err(Error::Lookup {
+            what: "the filesystem step".to_owned(),
+            reason: "it belongs to the Managed Lustre plan, not to an HPC Cache deployment"
+                .to_owned(),
+        }),
     }
 }
 

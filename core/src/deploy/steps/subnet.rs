@@ -40,6 +40,11 @@ pub(in crate::deploy) fn free_space(vnet: &network::VirtualNetwork) -> Space {
 }
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
+    run_sized(ctx, ctx.spec.subnet_size).await
+}
+
+/// The subnet step with a new subnet of prefix length `size` (an existing one is kept as it is).
+pub(super) async fn run_sized(ctx: &Ctx, size: u8) -> Result<Done> {
     let cluster = cluster_info(ctx)?;
     let vnet_id = cluster.vnet_id.clone().ok_or_else(|| Error::Lookup {
         what: format!("the vnet of cluster {}", cluster.name),
@@ -98,7 +103,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let parse = |c: &Option<String>| c.as_deref().and_then(|c| c.parse::<Ipv4Net>().ok());
     let prefix = cidr::plan(
         ctx.spec.subnet_prefix,
-        ctx.spec.subnet_size,
+        size,
         &spaces,
         &taken,
         parse(&cluster.service_cidr),
