@@ -87,6 +87,18 @@ fn move_to_cluster(s: &Scratch, name: &str, setting: &str) {
     s.write_state(FS, &st);
 }
 
+/// `status -o json` once the claim is bound (the binder runs after the apply returns).
+fn bound_status(s: &Scratch) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = json(s.kubectl_sandbox().args(["status", FS]));
+        if v[0]["claimPhase"] == "Bound" || std::time::Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn mount_status_unmount_round_trip() {
     let s = Scratch::new();
@@ -124,7 +136,7 @@ fn mount_status_unmount_round_trip() {
     assert_eq!(claim["spec"]["storageClassName"], "");
     assert_eq!(claim["spec"]["volumeName"], "hpccache-mylustre-default");
 
-    let status = json(s.kubectl_sandbox().args(["status", FS]));
+    let status = bound_status(&s);
     let v = &status[0];
     assert_eq!(v["source"], "lustre", "{status:#}");
     assert_eq!(v["server"], mgs.as_str());
@@ -252,4 +264,252 @@ fn with_the_driver_not_ready_mount_names_the_nodes_and_applies_nothing() {
     );
     assert!(err.contains("Ubuntu 24.04"), "the node image: {err}");
     assert_eq!(all_objects(&s), (0, 0), "no PV or claim exists");
+}
+
+fn check<'a>(v: &'a Value, name_starts: &str) -> &'a Value {
+    v[0]["checks"]
+        .as_array()
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c["name"].as_str().unwrap_or("").starts_with(name_starts))
+        })
+        .unwrap_or_else(|| panic!("no check {name_starts:?} in {v:#}"))
+}
+
+/// `verify -o json`: exit code and the checklist.
+fn verify(s: &Scratch, extra: &[&str]) -> (i32, Value) {
+    let (code, out, err) = run(s
+        .kubectl_sandbox()
+        .args(["verify", FS, "-o", "json", "--timeout", "30"])
+        .args(extra));
+    (
+        code,
+        serde_json::from_str(&out).unwrap_or_else(|_| panic!("JSON: {out}\n{err}")),
+    )
+}
+
+fn edit_lustre(s: &Scratch, f: impl FnOnce(&mut hpccache_core::state::LustreInfo)) {
+    let path = s.state_file(FS);
+    let mut st = hpccache_core::state::read(&path).unwrap();
+    f(st.lustre.as_mut().unwrap());
+    s.write_state(FS, &st);
+}
+
+#[test]
+fn verify_passes_for_a_mounted_filesystem() {
+    let s = Scratch::new();
+    lustre(&s);
+    ok(s.kubectl_sandbox().args(["mount", FS]));
+    let (code, v) = verify(&s, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(check(&v, "Lustre CSI driver")["status"], "pass");
+    assert_eq!(check(&v, "MGS address")["status"], "pass");
+    assert_eq!(check(&v, "filesystem name")["status"], "pass");
+    assert_eq!(check(&v, "probe as root mounts")["status"], "pass");
+    assert_eq!(check(&v, "probe as root can write")["status"], "pass");
+    let out = ok(s.kubectl_sandbox().args(["verify", FS]));
+    insta::assert_snapshot!("verify_lustre", out);
+}
+
+#[test]
+fn verify_fails_for_a_wrong_filesystem_name_with_the_fix() {
+    let s = Scratch::new();
+    lustre(&s);
+    edit_lustre(&s, |l| l.filesystem_name = "wrongfs".into());
+    ok(s.kubectl_sandbox().args(["mount", FS]));
+    let (code, v) = verify(&s, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let c = check(&v, "probe as root mounts");
+    assert_eq!(c["status"], "fail");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Is the filesystem name correct?"),
+        "{c:#}"
+    );
+    assert!(
+        c["fix"][0].as_str().unwrap().contains("\"wrongfs\""),
+        "{c:#}"
+    );
+}
+
+#[test]
+fn verify_fails_for_an_unreachable_mgs_with_the_network_hint() {
+    let s = Scratch::new();
+    lustre(&s);
+    edit_lustre(&s, |l| l.mgs_address = "10.226.9.9".into());
+    ok(s.kubectl_sandbox().args(["mount", FS]));
+    let (code, v) = verify(&s, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let c = check(&v, "probe as root mounts");
+    assert_eq!(c["status"], "fail");
+    let fix = c["fix"].to_string();
+    assert!(fix.contains("TCP port 988"), "{fix}");
+    assert!(fix.contains("network security group"), "{fix}");
+    assert!(fix.contains("peered"), "{fix}");
+    // The state file changed behind the volume: the MGS check names it.
+    edit_lustre(&s, |l| l.mgs_address = "10.226.0.99".into());
+    let (_, v) = verify(&s, &[]);
+    assert_eq!(check(&v, "MGS address")["status"], "fail");
+}
+
+#[test]
+fn root_squash_is_judged_by_the_filesystems_mode() {
+    let s = Scratch::new();
+    s.amlfs_deployment(&LustreSetup::new(FS).root_squash("RootOnly"));
+    ok(s.kubectl_sandbox().args(["mount", FS]));
+    let (code, v) = verify(&s, &[]);
+    assert_eq!(code, 0, "root squashed as recorded is a pass: {v:#}");
+    let c = check(&v, "probe as root cannot write (root squash RootOnly)");
+    assert_eq!(c["status"], "pass");
+    let (code, v) = verify(&s, &["--as-user", "1000"]);
+    assert_eq!(code, 1, "{v:#}");
+    let c = check(&v, "probe as uid 1000 can write");
+    assert_eq!(c["status"], "fail");
+    let fix = c["fix"].to_string();
+    assert!(fix.contains("--root-squash-mode None"), "{fix}");
+    assert!(fix.contains("--root-squash-mode RootOnly"), "{fix}");
+    // Recorded None while the filesystem squashes: the root write fails with the fix.
+    edit_lustre(&s, |l| l.root_squash_mode = "None".into());
+    let (code, v) = verify(&s, &[]);
+    assert_eq!(code, 1);
+    let c = check(&v, "probe as root can write");
+    assert_eq!(c["status"], "fail");
+    assert!(c["fix"].to_string().contains("--root-squash-mode None"));
+}
+
+#[test]
+fn verify_reports_a_driver_that_is_not_ready_and_skips_the_probes() {
+    let s = Scratch::new();
+    lustre(&s);
+    ok(s.kubectl_sandbox().args(["mount", FS]));
+    // The volume exists; then someone removes the driver's CSIDriver object.
+    s.with_cluster(|client, _| async move {
+        use k8s_openapi::api::storage::v1::CSIDriver;
+        let api: Api<CSIDriver> = Api::all(client);
+        api.delete("azurelustre.csi.azure.com", &Default::default())
+            .await
+            .expect("delete the CSIDriver");
+    });
+    let (code, v) = verify(&s, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let c = check(&v, "Lustre CSI driver");
+    assert_eq!(c["status"], "fail");
+    assert!(c["fix"].to_string().contains("install-driver.sh"));
+    assert_eq!(check(&v, "probe as root mounts")["status"], "skip");
+}
+
+#[test]
+fn two_backends_in_one_cluster_keep_to_their_own_objects() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    lustre(&s);
+    ok(s.kubectl_sandbox().args(["mount", "MyHpcCache"]));
+    ok(s.kubectl_sandbox().args(["mount", FS]));
+    let nfs = json(s.kubectl_sandbox().args(["status", "MyHpcCache"]));
+    let lus = json(s.kubectl_sandbox().args(["status", FS]));
+    assert_eq!(nfs.as_array().unwrap().len(), 1);
+    assert_eq!(nfs[0]["source"], "nfs");
+    assert_eq!(lus.as_array().unwrap().len(), 1);
+    assert_eq!(lus[0]["source"], "lustre");
+    ok(s.kubectl_sandbox().args(["unmount", FS]));
+    let (pvs, claims) = objects(&s, "MyHpcCache");
+    assert_eq!(
+        (pvs.len(), claims.len()),
+        (1, 1),
+        "the cache's volume stays"
+    );
+    assert_eq!(objects(&s, FS).0.len(), 0);
+    let (code, v) = {
+        let (code, out, _) = run(s
+            .kubectl_sandbox()
+            .args(["verify", "MyHpcCache", "-o", "json"]));
+        (code, serde_json::from_str::<Value>(&out).unwrap())
+    };
+    assert_eq!(
+        check(&v, "probe as root mounts")["status"],
+        "pass",
+        "{code} {v:#}"
+    );
+}
+
+#[test]
+fn status_snapshot() {
+    let s = Scratch::new();
+    lustre(&s);
+    ok(s.kubectl_sandbox()
+        .args(["mount", FS, "--sub-path", "team-a"]));
+    let mgs = hpccache_core::state::read(&s.state_file(FS))
+        .unwrap()
+        .lustre
+        .unwrap()
+        .mgs_address;
+    bound_status(&s);
+    let plain = ok(s.kubectl_sandbox().args(["status", FS]));
+    let wide = ok(s.kubectl_sandbox().args(["status", FS, "-o", "wide"]));
+    // The MGS address is the subnet's first free one: the same every run.
+    assert_eq!(mgs, "10.226.0.4");
+    insta::assert_snapshot!("status_lustre", plain);
+    insta::assert_snapshot!("status_lustre_wide", wide);
+}
+
+#[test]
+fn az_attach_mounts_and_verifies_an_amlfs_deployment() {
+    let s = Scratch::new();
+    lustre(&s);
+    let out = s
+        .az_sandbox()
+        .args(["attach", "-n", FS])
+        .output()
+        .expect("az-hpccache-ext runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let k = if v.get("kubernetes").is_some() {
+        &v["kubernetes"]
+    } else {
+        &v
+    };
+    assert_eq!(
+        k["applied"][0], "persistentvolume/hpccache-mylustre-default created",
+        "{v:#}"
+    );
+    let checks = k["verification"]["checks"].as_array().unwrap();
+    let ci = checks
+        .iter()
+        .find(|c| c["name"] == "volume matches the filesystem's clientInfo")
+        .expect("the clientInfo check");
+    assert_eq!(ci["status"], "pass", "{ci:#}");
+    // kubectl verify agrees.
+    let (code, _) = verify(&s, &[]);
+    assert_eq!(code, 0);
+    // A state file whose fs name differs from the filesystem's: attach fails on clientInfo,
+    // and kubectl verify fails too (the probe cannot mount).
+    ok(s.kubectl_sandbox().args(["unmount", FS]));
+    edit_lustre(&s, |l| l.filesystem_name = "otherfs".into());
+    let out = s.az_sandbox().args(["attach", "-n", FS]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let k = if v.get("kubernetes").is_some() {
+        &v["kubernetes"]
+    } else {
+        &v
+    };
+    let ci = k["verification"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "volume matches the filesystem's clientInfo")
+        .cloned()
+        .unwrap();
+    assert_eq!(ci["status"], "fail", "{ci:#}");
+    assert!(ci["detail"].as_str().unwrap().contains("fs-name"), "{ci:#}");
+    let (code, _) = verify(&s, &[]);
+    assert_eq!(code, 1);
 }

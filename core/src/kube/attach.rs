@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::client_info::ClientInfoVolume;
 use super::manifests::{self, LUSTRE_MOUNT_OPTIONS, VolumeSource, VolumeSpec};
 use super::mount::{self, AppliedObject, MountRequest};
 use super::verify::{self, Expected, Verification, VerifyOptions};
@@ -88,17 +89,21 @@ pub struct Attached {
 /// Mounts the deployment's volume into `namespace` (PV + bound claim, server-side apply)
 /// and runs the verification checklist. The applied objects are returned so the caller can
 /// record them in the state file, whatever verification says.
+///
+/// `client_info` is a Managed Lustre filesystem's example volume as read through ARM: the
+/// checklist then compares the applied volume with it.
 pub async fn attach(
     client: &::kube::Client,
     state: &State,
     namespace: &str,
     verify_opts: &VerifyOptions,
+    client_info: Option<std::result::Result<ClientInfoVolume, String>>,
 ) -> Result<(Attached, Vec<AppliedObject>)> {
     let spec = volume_from_state(state).ok_or_else(|| {
-        Error::Invalid(
-            "the state file has no DNS name, namespace path or cache yet: run `up` to the end first"
-                .into(),
-        )
+        Error::Invalid(match state.backend {
+            Backend::Hpccache => "the state file has no DNS name, namespace path or cache yet: run `up` to the end first".into(),
+            Backend::Amlfs => "the state file has no Managed Lustre filesystem (MGS address) yet: run `up --backend amlfs` to the end first".into(),
+        })
     })?;
     let req = MountRequest {
         spec,
@@ -110,11 +115,15 @@ pub async fn attach(
     let pair = manifests::pair(&req.spec, namespace, false);
     let (pv, claim) = (pair.pv_name().to_string(), pair.claim_name().to_string());
     mount::require_namespaces(client, &req.namespaces).await?;
+    mount::require_driver(client, &req.spec).await?;
     let result = mount::mount(client, &req).await;
     if let Some((_, e)) = result.failed.into_iter().next() {
         return Err(e);
     }
-    let expected = Expected::from_state(state, namespace, &claim, &pv);
+    let mut expected = Expected::from_state(state, namespace, &claim, &pv);
+    if let Some(l) = expected.lustre.as_mut() {
+        l.client_info = client_info;
+    }
     let verification = verify::verify(client, &expected, verify_opts).await?;
     let attached = Attached {
         namespace: namespace.to_string(),

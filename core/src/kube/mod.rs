@@ -18,6 +18,7 @@
 
 pub mod apply;
 pub mod attach;
+pub mod client_info;
 pub mod driver;
 pub mod existing;
 pub mod in_use;
