@@ -198,6 +198,9 @@ Examples:
   Mount a cache without a state file:
     kubectl hpccache mount --server server.myhpccache.local --path /myfilepath --size 3072Gi
 
+  A directory of a Managed Lustre deployment's filesystem (a Lustre CSI volume, sub-dir team-a):
+    kubectl hpccache mount MyLustre --sub-path team-a
+
   One volume per namespace labelled team=hpc, and into a statefulset's pods:
     kubectl hpccache mount --namespace-selector team=hpc --to statefulset/solver --mount-path /data
 
@@ -256,7 +259,8 @@ pub struct MountArgs {
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
 
-    /// A directory under the namespace path to mount instead (one per tenant).
+    /// A directory under the namespace path to mount instead (one per tenant); for Managed
+    /// Lustre, the Lustre CSI volume's sub-dir (created on first mount).
     #[arg(long, value_name = "DIR")]
     pub sub_path: Option<String>,
 
@@ -272,7 +276,8 @@ pub struct MountArgs {
     #[arg(long, value_name = "NAME")]
     pub claim: Option<String>,
 
-    /// NFS mount options, comma-separated [default: vers=3,hard,proto=tcp,mountproto=tcp,retry=30].
+    /// Mount options, comma-separated [default: NFS vers=3,hard,proto=tcp,mountproto=tcp,retry=30;
+    /// Lustre noatime,flock].
     #[arg(long, value_name = "OPTS")]
     pub mount_options: Option<String>,
 

@@ -2,6 +2,9 @@
 //! isolated environment (own state directory, no inherited hpccache/az variables).
 
 use std::path::{Path, PathBuf};
+
+pub mod lustre;
+pub use lustre::LustreSetup;
 use std::process::Command;
 
 /// The guide's deployment: `up` of `MyHpcCache` on `myAKSCluster` in `myResourceGroup`, the

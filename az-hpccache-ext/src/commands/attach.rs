@@ -6,11 +6,13 @@
 use std::time::Duration;
 
 use clap::Args;
-use hpccache_core::azure::{aks, ids::ResourceId};
+use hpccache_core::azure::{aks, amlfs, ids::ResourceId};
+use hpccache_core::deploy::keys;
 use hpccache_core::kube::attach::{self, Attached};
+use hpccache_core::kube::client_info::{self, ClientInfoVolume};
 use hpccache_core::kube::probe;
 use hpccache_core::kube::verify::VerifyOptions;
-use hpccache_core::state::{KubeObject, LockedState};
+use hpccache_core::state::{Backend, KubeObject, LockedState};
 use serde_json::Value;
 
 use super::print;
@@ -98,9 +100,11 @@ pub async fn attach_to_cluster(
             .scaled(Duration::from_secs(120))
             .max(Duration::from_secs(20)),
     };
-    let (attached, applied) = attach::attach(&client, &doc, &args.kube_namespace, &opts)
-        .await
-        .map_err(kube_err)?;
+    let client_info = filesystem_client_info(session, &doc).await?;
+    let (attached, applied) =
+        attach::attach(&client, &doc, &args.kube_namespace, &opts, client_info)
+            .await
+            .map_err(kube_err)?;
     let same = |a: &KubeObject, b: &KubeObject| {
         a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
     };
@@ -111,6 +115,25 @@ pub async fn attach_to_cluster(
     }
     store.save(&doc)?;
     Ok(attached)
+}
+
+/// A Managed Lustre deployment's filesystem as ARM has it now, decoded to the example
+/// volume of its `clientInfo`, for the checklist to compare the applied volume with.
+/// `None` for an HPC Cache deployment; an unreadable example is a failed check, not an
+/// error, so the volume is still mounted and verified.
+async fn filesystem_client_info(
+    session: &Session,
+    doc: &hpccache_core::state::State,
+) -> Result<Option<Result<ClientInfoVolume, String>>, CliError> {
+    if doc.backend != Backend::Amlfs {
+        return Ok(None);
+    }
+    let Some(r) = doc.resources.get(keys::AML_FILESYSTEM) else {
+        return Ok(None);
+    };
+    let id = ResourceId::parse(&r.id).map_err(CliError::Core)?;
+    let fs = amlfs::get(&session.arm, &id).await?;
+    Ok(Some(client_info::from_filesystem(&fs.raw)))
 }
 
 /// A client for the deployment's cluster, with the user credentials fetched through ARM

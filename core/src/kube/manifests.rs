@@ -3,12 +3,16 @@
 //! The PV carries a `claimRef` and the claim a `volumeName` with `storageClassName: ""`:
 //! each names the other, so neither can bind to anything else — the guide's claim (no
 //! `volumeName`) can bind to any free PV of the right size.
+//!
+//! Both backends share this one path: only the PV's volume source differs (an NFS export of
+//! an HPC Cache, or a Lustre CSI volume of a Managed Lustre filesystem).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    NFSVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeSpec, VolumeResourceRequirements,
+    CSIPersistentVolumeSource, NFSVolumeSource, ObjectReference, PersistentVolume,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeSpec,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -20,15 +24,93 @@ const NAME_MAX: usize = 253;
 /// Longest label value.
 const LABEL_VALUE_MAX: usize = 63;
 
+/// The Azure Lustre CSI driver (kubernetes-sigs/azurelustre-csi-driver).
+pub const LUSTRE_DRIVER: &str = "azurelustre.csi.azure.com";
+/// The mount options Azure recommends for Lustre clients (`clientInfo.mountCommand`).
+pub const LUSTRE_MOUNT_OPTIONS: [&str; 2] = ["noatime", "flock"];
+
+/// Where the volume's data comes from: the only part of a pair that depends on the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeSource {
+    /// An HPC Cache namespace path over NFS.
+    Nfs {
+        /// The cache's DNS name (or an address given with `--server`).
+        server: String,
+        /// The namespace path, plus `--sub-path` when given.
+        path: String,
+    },
+    /// A Managed Lustre filesystem through the Lustre CSI driver.
+    Lustre {
+        /// `clientInfo.mgsAddress`.
+        mgs_address: String,
+        /// The Lustre filesystem name (`lustrefs`).
+        fs_name: String,
+        /// `--sub-path`: a directory of the filesystem (the driver creates it on first mount).
+        sub_dir: Option<String>,
+    },
+}
+
+impl VolumeSource {
+    /// What `status` shows as SERVER: the DNS name, or the MGS address.
+    pub fn server(&self) -> &str {
+        match self {
+            VolumeSource::Nfs { server, .. } => server,
+            VolumeSource::Lustre { mgs_address, .. } => mgs_address,
+        }
+    }
+
+    /// What `status` shows as PATH: the export path, or `/<fs-name>[/<sub-dir>]` as a
+    /// Lustre mount source spells it (`<mgs>@tcp:/lustrefs/team-a`).
+    pub fn path(&self) -> String {
+        match self {
+            VolumeSource::Nfs { path, .. } => path.clone(),
+            VolumeSource::Lustre {
+                fs_name, sub_dir, ..
+            } => lustre_path(fs_name, sub_dir.as_deref()),
+        }
+    }
+}
+
+/// The source of a PV as this tool writes them; `None` for any other kind of volume.
+pub fn source_of(pv: &PersistentVolume) -> Option<VolumeSource> {
+    let spec = pv.spec.as_ref()?;
+    if let Some(n) = &spec.nfs {
+        return Some(VolumeSource::Nfs {
+            server: n.server.clone(),
+            path: n.path.clone(),
+        });
+    }
+    let csi = spec.csi.as_ref().filter(|c| c.driver == LUSTRE_DRIVER)?;
+    let attr = |k: &str| {
+        csi.volume_attributes
+            .as_ref()
+            .and_then(|a| a.get(k))
+            .cloned()
+    };
+    Some(VolumeSource::Lustre {
+        mgs_address: attr("mgs-ip-address").unwrap_or_default(),
+        fs_name: attr("fs-name").unwrap_or_default(),
+        sub_dir: attr("sub-dir"),
+    })
+}
+
+/// `/lustrefs` or `/lustrefs/team-a`.
+pub fn lustre_path(fs_name: &str, sub_dir: Option<&str>) -> String {
+    join_path(&format!("/{}", fs_name.trim_matches('/')), sub_dir)
+}
+
+/// `--sub-path` as the Lustre driver's `sub-dir`: relative, single slashes, no `.`/`..`.
+pub fn lustre_sub_dir(sub: Option<&str>) -> Option<String> {
+    let sub = sub?.trim_matches('/');
+    (!sub.is_empty()).then(|| sub.to_string())
+}
+
 /// What every PV/claim pair of one `mount` shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeSpec {
     /// The deployment (state file) name; names and labels derive from it.
     pub deployment: String,
-    /// The NFS server: the cache's DNS name (or an address given with `--server`).
-    pub server: String,
-    /// The exported path: the namespace path, plus `--sub-path` when given.
-    pub path: String,
+    pub source: VolumeSource,
     /// Capacity of the PV and request of the claim, as a Kubernetes quantity.
     pub size: String,
     pub mount_options: Vec<String>,
@@ -180,11 +262,27 @@ pub fn pair(spec: &VolumeSpec, namespace: &str, several: bool) -> Pair {
                 ..ObjectReference::default()
             }),
             mount_options: Some(spec.mount_options.clone()),
-            nfs: Some(NFSVolumeSource {
-                server: spec.server.clone(),
-                path: spec.path.clone(),
-                read_only: None,
-            }),
+            nfs: match &spec.source {
+                VolumeSource::Nfs { server, path } => Some(NFSVolumeSource {
+                    server: server.clone(),
+                    path: path.clone(),
+                    read_only: None,
+                }),
+                VolumeSource::Lustre { .. } => None,
+            },
+            csi: match &spec.source {
+                VolumeSource::Nfs { .. } => None,
+                VolumeSource::Lustre {
+                    mgs_address,
+                    fs_name,
+                    sub_dir,
+                } => Some(lustre_csi(
+                    &pv_name,
+                    mgs_address,
+                    fs_name,
+                    sub_dir.as_deref(),
+                )),
+            },
             // Deleting the claim must never delete the data on the cache.
             persistent_volume_reclaim_policy: Some("Retain".into()),
             volume_mode: Some("Filesystem".into()),
@@ -221,6 +319,31 @@ pub fn pair(spec: &VolumeSpec, namespace: &str, several: bool) -> Pair {
     }
 }
 
+/// The Lustre CSI source. The volume handle is the PV's name: PV names are unique in a
+/// cluster and ours are deterministic, so a re-run gives the same handle and two volumes
+/// (other namespaces, other deployments) never share one — the kubelet keys its mounts by
+/// the handle.
+fn lustre_csi(
+    pv_name: &str,
+    mgs_address: &str,
+    fs_name: &str,
+    sub_dir: Option<&str>,
+) -> CSIPersistentVolumeSource {
+    let mut attributes = BTreeMap::from([
+        ("mgs-ip-address".to_string(), mgs_address.to_string()),
+        ("fs-name".to_string(), fs_name.to_string()),
+    ]);
+    if let Some(sub) = sub_dir {
+        attributes.insert("sub-dir".to_string(), sub.to_string());
+    }
+    CSIPersistentVolumeSource {
+        driver: LUSTRE_DRIVER.to_string(),
+        volume_handle: pv_name.to_string(),
+        volume_attributes: Some(attributes),
+        ..CSIPersistentVolumeSource::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,8 +351,10 @@ mod tests {
     fn spec() -> VolumeSpec {
         VolumeSpec {
             deployment: "MyHpcCache".into(),
-            server: "server.myhpccache.local".into(),
-            path: "/myfilepath".into(),
+            source: VolumeSource::Nfs {
+                server: "server.myhpccache.local".into(),
+                path: "/myfilepath".into(),
+            },
             size: "3072Gi".into(),
             mount_options: vec!["vers=3".into(), "hard".into()],
             pv: None,
@@ -293,6 +418,57 @@ mod tests {
         s.pv = Some("data".into());
         assert_eq!(pair(&s, "a", false).pv_name(), "data");
         assert_eq!(pair(&s, "a", true).pv_name(), "data-a");
+    }
+
+    #[test]
+    fn a_lustre_pair_differs_only_in_its_source() {
+        let mut s = spec();
+        s.deployment = "MyLustre".into();
+        s.source = VolumeSource::Lustre {
+            mgs_address: "10.0.1.4".into(),
+            fs_name: "lustrefs".into(),
+            sub_dir: lustre_sub_dir(Some("/team-a/")),
+        };
+        s.size = "16Ti".into();
+        s.mount_options = LUSTRE_MOUNT_OPTIONS.map(String::from).to_vec();
+        let p = pair(&s, "team-a", false);
+        let v = serde_json::to_value(&p.pv).unwrap();
+        assert!(v["spec"].get("nfs").is_none(), "{v}");
+        assert_eq!(
+            v["spec"]["csi"],
+            serde_json::json!({"driver": LUSTRE_DRIVER, "volumeHandle": "hpccache-mylustre-team-a",
+                               "volumeAttributes": {"mgs-ip-address": "10.0.1.4", "fs-name": "lustrefs", "sub-dir": "team-a"}})
+        );
+        assert_eq!(
+            v["spec"]["mountOptions"],
+            serde_json::json!(["noatime", "flock"])
+        );
+        assert_eq!(v["spec"]["capacity"]["storage"], "16Ti");
+        assert_eq!(v["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+        let c = serde_json::to_value(&p.claim).unwrap();
+        assert_eq!(c["spec"]["storageClassName"], "");
+        assert_eq!(c["spec"]["volumeName"], "hpccache-mylustre-team-a");
+        assert_eq!(s.source.path(), "/lustrefs/team-a");
+        assert_eq!(s.source.server(), "10.0.1.4");
+        // Handles differ per namespace, and stay the same on a re-run.
+        assert_ne!(
+            pair(&s, "a", true)
+                .pv
+                .spec
+                .unwrap()
+                .csi
+                .unwrap()
+                .volume_handle,
+            pair(&s, "b", true)
+                .pv
+                .spec
+                .unwrap()
+                .csi
+                .unwrap()
+                .volume_handle
+        );
+        assert_eq!(pair(&s, "team-a", false), p);
+        assert_eq!(lustre_sub_dir(Some("/")), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The cluster side: the NFS PersistentVolume and its claim, the workload patch, the
+//! The cluster side: the PersistentVolume (NFS for HPC Cache, Lustre CSI for Managed Lustre)
+//! and its claim, the workload patch, the
 //! verification probe, status and unmount. Used by `kubectl hpccache` and by
 //! `az-hpccache-ext up --attach`.
 //!
@@ -10,12 +11,15 @@
 //! - [`owner`]: run the job of `up --owner` (a directory for a non-root user), always
 //!   remove it.
 //! - [`verify`]: the checklist, each failure with its fix.
+//! - [`driver`]: the Lustre CSI driver check (installed, node plugin ready everywhere).
 //! - [`status`], [`unmount`]; [`in_use`]: the pods a deployment's `down` would break.
 //!
 //! Nothing here prints; results are values the binaries render.
 
 pub mod apply;
 pub mod attach;
+pub mod client_info;
+pub mod driver;
 pub mod existing;
 pub mod in_use;
 pub mod manifests;

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeCl
 use serde::Serialize;
 
 use super::apply::{self, Outcome};
+use super::driver;
 use super::existing::{self, Existing};
 use super::manifests::{self, Pair, VolumeSpec};
 use super::workload::{self, WorkloadMount};
@@ -127,6 +128,25 @@ pub async fn require_namespaces(client: &::kube::Client, names: &[String]) -> Re
             many.join(", ")
         ))),
     }
+}
+
+/// Before a Lustre volume is applied: the Lustre CSI driver must be installed and its node
+/// plugin ready on every schedulable node, or the volume would be applied and never mount.
+/// Fails with what is wrong and the steps that fix it; an NFS volume needs nothing.
+pub async fn require_driver(client: &::kube::Client, spec: &VolumeSpec) -> Result<()> {
+    if !matches!(spec.source, manifests::VolumeSource::Lustre { .. }) {
+        return Ok(());
+    }
+    let report = driver::check(client, driver::STARTING_GRACE).await?;
+    if report.passed() {
+        return Ok(());
+    }
+    let mut msg = format!("{}; nothing was applied.", report.summary());
+    for line in report.fix() {
+        msg.push_str("\n  ");
+        msg.push_str(&line);
+    }
+    Err(Error::Refused(msg))
 }
 
 /// The pairs a request makes, in namespace order.

@@ -7,7 +7,7 @@ use ::kube::api::ListParams;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use serde::Serialize;
 
-use super::manifests::selector;
+use super::manifests::{self, VolumeSource, selector};
 use super::{Error, Result};
 
 #[derive(Debug, Clone, Serialize)]
@@ -20,7 +20,11 @@ pub struct VolumeStatus {
     /// `Missing` when the claim does not exist.
     pub claim_phase: String,
     pub capacity: String,
+    /// `nfs` or `lustre`.
+    pub source: String,
+    /// The NFS server, or the Lustre MGS address.
     pub server: String,
+    /// The NFS path, or `/<fs-name>[/<sub-dir>]` of a Lustre volume.
     pub path: String,
     pub mount_options: Vec<String>,
     /// Pods in the claim's namespace that mount it.
@@ -92,11 +96,12 @@ pub async fn status(client: &::kube::Client, deployment: &str) -> Result<Vec<Vol
             .get(&namespace)
             .map(|ps| pods_using(ps, &claim))
             .unwrap_or_default();
-        let (server, path) = spec
-            .nfs
-            .as_ref()
-            .map(|n| (n.server.clone(), n.path.clone()))
-            .unwrap_or_default();
+        let source = manifests::source_of(&pv);
+        let (kind, server, path) = match &source {
+            Some(s @ VolumeSource::Nfs { .. }) => ("nfs", s.server().to_string(), s.path()),
+            Some(s @ VolumeSource::Lustre { .. }) => ("lustre", s.server().to_string(), s.path()),
+            None => ("", String::new(), String::new()),
+        };
         out.push(VolumeStatus {
             pv: pv.metadata.name.clone().unwrap_or_default(),
             pv_phase: if pv.metadata.deletion_timestamp.is_some() {
@@ -115,6 +120,7 @@ pub async fn status(client: &::kube::Client, deployment: &str) -> Result<Vec<Vol
                 .and_then(|c| c.get("storage"))
                 .map(|q| q.0.clone())
                 .unwrap_or_default(),
+            source: kind.to_string(),
             server,
             path,
             mount_options: spec.mount_options.unwrap_or_default(),

@@ -7,10 +7,14 @@ use ::kube::Api;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use serde::Serialize;
 
+use super::client_info::{self, ClientInfoVolume};
+use super::driver;
+use super::manifests::{self, VolumeSource};
 use super::probe::{self, ProbeOutcome, ProbeSpec};
 use super::{Error, Result};
+use crate::deploy::keys::AML_FILESYSTEM;
 use crate::probe::Report;
-use crate::state::State;
+use crate::state::{Backend, State};
 
 /// What the checks compare against (from the state file, or from flags without one).
 #[derive(Debug, Clone, Default)]
@@ -35,6 +39,31 @@ pub struct Expected {
     /// The uid and gid `up --owner` gave the namespace path to: the non-root probe's user
     /// when `--as-user` is not given.
     pub owner: Option<(u32, u32)>,
+    /// A Managed Lustre deployment: what its volume must mount (else an HPC Cache's).
+    pub lustre: Option<LustreExpected>,
+}
+
+/// What a Managed Lustre deployment's volume is judged by.
+#[derive(Debug, Clone, Default)]
+pub struct LustreExpected {
+    pub mgs_address: String,
+    pub fs_name: String,
+    /// `None`, `RootOnly` or `All`.
+    pub root_squash_mode: String,
+    /// Who root (or everyone, with `All`) becomes on the filesystem.
+    pub squash: Option<(u32, u32)>,
+    /// The filesystem's name and resource group, for the fixes.
+    pub filesystem: Option<(String, String)>,
+    /// The filesystem's subnet, for the network hint.
+    pub subnet_id: Option<String>,
+    /// The filesystem's example volume, read through ARM (`attach`); `None` without ARM.
+    pub client_info: Option<std::result::Result<ClientInfoVolume, String>>,
+}
+
+impl LustreExpected {
+    fn squashes_root(&self) -> bool {
+        self.root_squash_mode != "None"
+    }
 }
 
 impl Expected {
@@ -66,6 +95,29 @@ impl Expected {
                 .map(|c| (c.name.clone(), c.resource_group.clone())),
             root_squash: state.cache.as_ref().is_some_and(|c| c.root_squash),
             owner: state.owner.as_ref().map(|o| (o.uid, o.gid)),
+            lustre: (state.backend == Backend::Amlfs).then(|| {
+                let l = state.lustre.clone();
+                LustreExpected {
+                    mgs_address: l
+                        .as_ref()
+                        .map(|l| l.mgs_address.clone())
+                        .unwrap_or_default(),
+                    fs_name: l
+                        .as_ref()
+                        .map(|l| l.filesystem_name.clone())
+                        .unwrap_or_default(),
+                    root_squash_mode: l
+                        .as_ref()
+                        .map(|l| l.root_squash_mode.clone())
+                        .unwrap_or_else(|| "None".into()),
+                    squash: l
+                        .as_ref()
+                        .and_then(|l| Some((l.squash_uid?, l.squash_gid?))),
+                    filesystem: state.resources.get(AML_FILESYSTEM).map(|r| split(&r.id)),
+                    subnet_id: state.resources.get("subnet").map(|r| r.id.clone()),
+                    client_info: None,
+                }
+            }),
         }
     }
 }
@@ -282,6 +334,10 @@ async fn checklist(
                 remount(e),
             ],
         ));
+    }
+
+    if let Some(l) = &e.lustre {
+        return lustre_checks(client, e, l, opts, &pv, checks).await;
     }
 
     let nfs = pv.spec.as_ref().and_then(|s| s.nfs.clone());
@@ -562,5 +618,352 @@ fn write_fixes(e: &Expected, uid: u32, path: &str) -> Vec<String> {
         "Or let an init container running as root chown a directory of the volume: initContainers: [{{name: chown, image: busybox:1.36, command: [sh, -c, \"mkdir -p /mnt/azure/data && chown {uid}:{uid} /mnt/azure/data\"], volumeMounts: [{{name: {}, mountPath: /mnt/azure}}]}}]  # then use {path}/data",
         super::workload::volume_name(&e.claim)
     ));
+    out
+}
+
+/// The Lustre half of the checklist: the driver, the volume's source against the state file
+/// (and the filesystem's clientInfo when ARM was read), then the probes judged by the
+/// filesystem's root squash mode.
+async fn lustre_checks(
+    client: &::kube::Client,
+    e: &Expected,
+    l: &LustreExpected,
+    opts: &VerifyOptions,
+    pv: &PersistentVolume,
+    mut checks: Vec<Check>,
+) -> Result<Verification> {
+    let report = driver::check(client, driver::STARTING_GRACE).await?;
+    let driver_name = "Lustre CSI driver is installed and ready on every schedulable node";
+    let driver_ok = report.passed();
+    if driver_ok {
+        checks.push(Check::pass(driver_name, Some(report.summary())));
+    } else {
+        checks.push(Check::fail(driver_name, report.summary(), report.fix()));
+    }
+
+    let (mgs, fs, sub_dir, is_lustre) = match manifests::source_of(pv) {
+        Some(VolumeSource::Lustre {
+            mgs_address,
+            fs_name,
+            sub_dir,
+        }) => (mgs_address, fs_name, sub_dir, true),
+        _ => (String::new(), String::new(), None, false),
+    };
+    let name = format!(
+        "volume uses the Lustre CSI driver {}",
+        manifests::LUSTRE_DRIVER
+    );
+    if is_lustre {
+        checks.push(Check::pass(name, None));
+    } else {
+        checks.push(Check::fail(
+            name,
+            "the PersistentVolume has no azurelustre.csi.azure.com source",
+            vec![remount(e)],
+        ));
+    }
+    let name = "MGS address is the filesystem's".to_string();
+    if mgs == l.mgs_address {
+        checks.push(Check::pass(name, Some(mgs.clone())));
+    } else {
+        checks.push(Check::fail(
+            name,
+            format!(
+                "the volume mounts {mgs:?}, the state file says {:?}",
+                l.mgs_address
+            ),
+            vec![remount(e)],
+        ));
+    }
+    let name = "filesystem name is the filesystem's".to_string();
+    if fs == l.fs_name {
+        checks.push(Check::pass(name, Some(fs.clone())));
+    } else {
+        checks.push(Check::fail(
+            name,
+            format!(
+                "the volume mounts {fs:?}, the state file says {:?}",
+                l.fs_name
+            ),
+            vec![remount(e)],
+        ));
+    }
+    if let Some(ci) = &l.client_info {
+        checks.push(client_info_check(e, ci, pv));
+    }
+
+    let source = format!(
+        "{mgs}@tcp:{}",
+        manifests::lustre_path(&fs, sub_dir.as_deref())
+    );
+    let name = format!("probe as root mounts {source}");
+    if !driver_ok {
+        // Without a ready node plugin the probe could only wait for its timeout.
+        checks.push(Check::skip(name));
+        if let Some(uid) = opts.second_user(e) {
+            checks.push(Check::skip(format!("probe as uid {uid} can write")));
+        }
+        return Ok(done(e, checks));
+    }
+    let root = run_probe(client, e, opts, None).await?;
+    let root_ok = match &root {
+        ProbeOutcome::Report(r) => {
+            checks.push(Check::pass(name, Some(df(r))));
+            checks.push(lustre_root_write(l, r, &source));
+            true
+        }
+        ProbeOutcome::MountFailed(msg) => {
+            checks.push(lustre_mount_failure(name, msg, e, l));
+            false
+        }
+        ProbeOutcome::NotAllowed(why) => {
+            checks.push(Check::pass(name, Some(format!("skipped: {why}"))));
+            true
+        }
+        ProbeOutcome::Failed(why) => {
+            checks.push(Check::fail(
+                name,
+                why.clone(),
+                vec![
+                    "Check that the probe image can be pulled (--image) and the node is Ready"
+                        .into(),
+                ],
+            ));
+            false
+        }
+    };
+    let Some(uid) = opts.second_user(e) else {
+        return Ok(done(e, checks));
+    };
+    let name = format!("probe as uid {uid} can write");
+    if !root_ok {
+        checks.push(Check::skip(name));
+        return Ok(done(e, checks));
+    }
+    match run_probe(client, e, opts, Some(uid)).await? {
+        ProbeOutcome::Report(r) if r.ok() => checks.push(Check::pass(
+            name,
+            Some(format!("{}, write and read back ok", df(&r))),
+        )),
+        ProbeOutcome::Report(r) => checks.push(Check::fail(
+            name,
+            format!("{}: {}", df(&r), write_error(&r)),
+            lustre_write_fixes(e, l, uid),
+        )),
+        ProbeOutcome::MountFailed(msg) => checks.push(lustre_mount_failure(name, &msg, e, l)),
+        ProbeOutcome::NotAllowed(why) | ProbeOutcome::Failed(why) => {
+            checks.push(Check::fail(name, why, Vec::new()))
+        }
+    }
+    Ok(done(e, checks))
+}
+
+/// The volume against the filesystem's own example (read through ARM): fails when the
+/// driver, MGS address or filesystem name differ; other differences are listed.
+fn client_info_check(
+    e: &Expected,
+    ci: &std::result::Result<ClientInfoVolume, String>,
+    pv: &PersistentVolume,
+) -> Check {
+    let name = "volume matches the filesystem's clientInfo";
+    let want = match ci {
+        Ok(w) => w,
+        Err(why) => return Check::fail(name, why.clone(), Vec::new()),
+    };
+    let diffs = client_info::compare(want, pv);
+    if diffs.is_empty() {
+        return Check::pass(
+            name,
+            Some(format!(
+                "driver {}, mgs-ip-address {}, fs-name {}, mount options {}",
+                want.driver,
+                want.mgs_address,
+                want.fs_name,
+                want.mount_options.join(",")
+            )),
+        );
+    }
+    let detail = diffs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if diffs.iter().any(|d| d.breaks) {
+        let (fs, rg) = filesystem_and_group(e);
+        Check::fail(
+            name,
+            detail,
+            vec![
+                "The state file no longer describes the filesystem (or the volume was edited). Read the filesystem again, then re-apply the volume:".into(),
+                format!("az amlfs show -g {rg} -n {fs} --query clientInfo"),
+                remount(e),
+            ],
+        )
+    } else {
+        Check::pass(name, Some(detail))
+    }
+}
+
+fn filesystem_and_group(e: &Expected) -> (String, String) {
+    e.lustre
+        .as_ref()
+        .and_then(|l| l.filesystem.clone())
+        .unwrap_or_else(|| ("<filesystem>".into(), "<resource-group>".into()))
+}
+
+fn squash_update(e: &Expected, mode: &str) -> String {
+    let (fs, rg) = filesystem_and_group(e);
+    format!(
+        "az-hpccache-ext amlfs update -g {rg} -n {fs} {} {mode}",
+        crate::spec::amlfs::ROOT_SQUASH_MODE_FLAG
+    )
+}
+
+/// The root probe's write, judged by the filesystem's root squash mode: `None`, root must
+/// write; `RootOnly`/`All`, root is the squash user and its write to the root-owned
+/// directory must be refused.
+fn lustre_root_write(l: &LustreExpected, r: &Report, source: &str) -> Check {
+    let e_fix = |mode: &str| {
+        let e = Expected {
+            lustre: Some(l.clone()),
+            ..Expected::default()
+        };
+        squash_update(&e, mode)
+    };
+    if !l.squashes_root() {
+        let name = "probe as root can write";
+        return if r.ok() {
+            Check::pass(name, Some("write and read back ok".into()))
+        } else {
+            Check::fail(
+                name,
+                write_error(r),
+                vec![
+                    "Root squash is recorded None, yet root on the nodes cannot write: the filesystem squashes root now. Turn root squash off again:".into(),
+                    e_fix("None"),
+                ],
+            )
+        };
+    }
+    let who = l
+        .squash
+        .map(|(u, g)| format!("{u}:{g}"))
+        .unwrap_or_else(|| "the squash user".into());
+    let name = format!(
+        "probe as root cannot write (root squash {})",
+        l.root_squash_mode
+    );
+    if r.write {
+        Check::fail(
+            name,
+            format!(
+                "root wrote to {source}: the filesystem does not squash root from these nodes (are their addresses in noSquashNidLists?), or the directory is writable by {who}"
+            ),
+            vec![
+                format!(
+                    "Root squash is recorded {}; set it again on the filesystem:",
+                    l.root_squash_mode
+                ),
+                e_fix(&l.root_squash_mode),
+            ],
+        )
+    } else {
+        Check::pass(
+            name,
+            Some(format!(
+                "root on the nodes is {who} on the filesystem, so its write was refused, as root squash intends"
+            )),
+        )
+    }
+}
+
+/// A Lustre volume that did not mount: the kubelet's message, and what to look at.
+fn lustre_mount_failure(name: String, msg: &str, e: &Expected, l: &LustreExpected) -> Check {
+    // mount.lustre's hints follow its first line: keep them.
+    let out = msg.split_once("Output: ").map_or(msg, |(_, o)| o).trim();
+    let (fs, rg) = filesystem_and_group(e);
+    let fix = if msg.contains("Is the MGS running?")
+        || msg.contains("Input/output error")
+        || msg.contains("timed out")
+    {
+        let vnet = e
+            .vnet_id
+            .clone()
+            .unwrap_or_else(|| "<cluster vnet id>".into());
+        let subnet = l
+            .subnet_id
+            .clone()
+            .unwrap_or_else(|| "<filesystem subnet id>".into());
+        vec![
+            format!(
+                "The nodes cannot reach the filesystem's MGS at {}. Lustre clients need TCP port 988 (LNet) open between the node subnet and the filesystem subnet:",
+                l.mgs_address
+            ),
+            format!("1. the filesystem is healthy: az amlfs show -g {rg} -n {fs} --query health"),
+            format!(
+                "2. the subnets share a vnet or the vnets are peered (Connected): filesystem subnet {subnet}, cluster vnet {vnet}; az network vnet peering list -g <vnet resource group> --vnet-name <vnet> -o table"
+            ),
+            "3. no network security group on either subnet denies TCP 988: az network nsg rule list -g <nsg resource group> --nsg-name <nsg> --include-default -o table".into(),
+        ]
+    } else if msg.contains("Is the filesystem name correct?") {
+        vec![
+            format!(
+                "The MGS serves no filesystem named {:?}: an Azure Managed Lustre filesystem is named \"lustrefs\". See what the filesystem says, correct the state file's lustre.filesystemName, then re-apply the volume:",
+                l.fs_name
+            ),
+            format!("az amlfs show -g {rg} -n {fs} --query clientInfo"),
+            remount(e),
+        ]
+    } else if msg.contains("permission denied") {
+        vec![
+            format!(
+                "The driver could not create the sub-directory: root on the nodes is squashed (root squash {}). Create the directory from a trusted client, or turn root squash off for the first mount:",
+                l.root_squash_mode
+            ),
+            squash_update(e, "None"),
+        ]
+    } else if msg.contains("not found in the list of registered CSI drivers") {
+        driver::install_steps()
+    } else {
+        vec![format!(
+            "kubectl get events -n {} --field-selector reason=FailedMount",
+            e.namespace
+        )]
+    };
+    Check::fail(name, out.to_string(), fix)
+}
+
+/// Why a non-root user cannot write to a Lustre volume, and what fixes it. The
+/// filesystem's root belongs to root (mode 0755): the user needs a directory of its own,
+/// which only an unsquashed root can give it.
+fn lustre_write_fixes(e: &Expected, l: &LustreExpected, uid: u32) -> Vec<String> {
+    let init = format!(
+        "Let an init container running as root chown a directory of the volume: initContainers: [{{name: chown, image: busybox:1.36, command: [sh, -c, \"mkdir -p /mnt/azure/data && chown {uid}:{uid} /mnt/azure/data\"], volumeMounts: [{{name: {}, mountPath: /mnt/azure}}]}}]  # then use the data directory",
+        super::workload::volume_name(&e.claim)
+    );
+    if !l.squashes_root() {
+        return vec![
+            format!(
+                "The filesystem's root directory belongs to root; uid {uid} needs a directory of its own."
+            ),
+            init,
+        ];
+    }
+    let mut out = vec![format!(
+        "Root squash is {}: root in the cluster is {} on the filesystem and cannot give uid {uid} a directory. Turn root squash off for the moment, chown with an init container, then set it back:",
+        l.root_squash_mode,
+        l.squash
+            .map(|(u, g)| format!("{u}:{g}"))
+            .unwrap_or_else(|| "the squash user".into())
+    )];
+    out.push(squash_update(e, "None"));
+    out.push(init);
+    out.push(squash_update(e, &l.root_squash_mode));
+    if l.root_squash_mode == "All" {
+        out.push(format!(
+            "With All, uid {uid} itself is squashed too: the directory must belong to the squash user, or the nodes' addresses must be in noSquashNidLists ({})",
+            crate::spec::amlfs::NO_SQUASH_NIDS_FLAG
+        ));
+    }
     out
 }

@@ -8,6 +8,7 @@ pub mod amlfs;
 pub mod cidr;
 pub mod kube;
 pub mod location;
+pub mod lustre;
 pub mod names;
 pub mod nfs;
 pub mod sku;

@@ -1,9 +1,13 @@
 //! `mount` and `manifests`: flags and the state file → a [`MountRequest`] → core → print.
 
+use hpccache_core::kube::attach;
+use hpccache_core::kube::manifests::VolumeSource;
 use hpccache_core::kube::mount::{self, AppliedObject, MountRequest};
 use hpccache_core::kube::workload::{self, WorkloadMount};
 use hpccache_core::kube::{DryRun, manifests};
+use hpccache_core::spec::kube::Workload;
 use hpccache_core::spec::{self, nfs};
+use hpccache_core::state::{Backend, State};
 use hpccache_core::{Error as CoreError, InvalidInput};
 use serde_json::{Value, json};
 
@@ -19,6 +23,9 @@ fn invalid(e: InvalidInput) -> CliError {
 /// The request, from flags over the state file. `namespaces` is filled in by the caller.
 fn request(session: &Session, args: &MountArgs) -> Result<MountRequest, CliError> {
     let state = session.state.as_ref();
+    if let Some(st) = state.filter(|s| s.backend == Backend::Amlfs) {
+        return lustre_request(session, st, args);
+    }
     let needs_state = |what: &str, flag: &str| {
         invalid(
             InvalidInput::new(flag, format!("no {what}: the state file has none"))
@@ -67,25 +74,7 @@ fn request(session: &Session, args: &MountArgs) -> Result<MountRequest, CliError
             .map(str::to_string)
             .collect(),
     };
-    let pv = args
-        .pv
-        .as_deref()
-        .map(|v| spec::kube::dns1123_subdomain("--pv", v))
-        .transpose()
-        .map_err(invalid)?;
-    let claim = args
-        .claim
-        .as_deref()
-        .map(|v| spec::kube::dns1123_subdomain("--claim", v))
-        .transpose()
-        .map_err(invalid)?;
-    let workload = match &args.to {
-        Some(to) => Some((
-            spec::kube::workload("--to", to).map_err(invalid)?,
-            spec::kube::mount_path("--mount-path", &args.mount_path).map_err(invalid)?,
-        )),
-        None => None,
-    };
+    let (pv, claim) = names(args)?;
     // Without a state file the labels and names come from the server's first label.
     let fallback = args
         .deployment
@@ -94,19 +83,121 @@ fn request(session: &Session, args: &MountArgs) -> Result<MountRequest, CliError
     Ok(MountRequest {
         spec: manifests::VolumeSpec {
             deployment: session.deployment(&fallback),
-            server,
-            path: manifests::join_path(&base, args.sub_path.as_deref()),
+            source: VolumeSource::Nfs {
+                server,
+                path: manifests::join_path(&base, args.sub_path.as_deref()),
+            },
             size,
             mount_options,
             pv,
             claim,
         },
         namespaces: Vec::new(),
-        workload,
-        dry_run: match args.dry_run {
-            Some(DryRunMode::Server) => DryRun::Server,
-            _ => DryRun::None,
+        workload: workload_flags(args)?,
+        dry_run: dry_run(args),
+        concurrency: args.concurrency,
+    })
+}
+
+fn dry_run(args: &MountArgs) -> DryRun {
+    match args.dry_run {
+        Some(DryRunMode::Server) => DryRun::Server,
+        _ => DryRun::None,
+    }
+}
+
+fn workload_flags(args: &MountArgs) -> Result<Option<(Workload, String)>, CliError> {
+    match &args.to {
+        Some(to) => Ok(Some((
+            spec::kube::workload("--to", to).map_err(invalid)?,
+            spec::kube::mount_path("--mount-path", &args.mount_path).map_err(invalid)?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// `--pv` and `--claim`, checked.
+fn names(args: &MountArgs) -> Result<(Option<String>, Option<String>), CliError> {
+    let name = |flag: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|v| spec::kube::dns1123_subdomain(flag, v))
+            .transpose()
+            .map_err(invalid)
+    };
+    Ok((name("--pv", &args.pv)?, name("--claim", &args.claim)?))
+}
+
+/// A Managed Lustre deployment: the same pair with a Lustre CSI source, from the state
+/// file's filesystem; `--sub-path` becomes the driver's `sub-dir`.
+fn lustre_request(
+    session: &Session,
+    state: &State,
+    args: &MountArgs,
+) -> Result<MountRequest, CliError> {
+    for (flag, given) in [
+        ("--server", args.server.is_some()),
+        ("--path", args.path.is_some()),
+    ] {
+        if given {
+            return Err(invalid(
+                InvalidInput::new(
+                    flag,
+                    format!(
+                        "deployment {} is Azure Managed Lustre: its volume is mounted from the filesystem's MGS address, not an NFS export",
+                        state.deployment
+                    ),
+                )
+                .hint("Omit it; use --sub-path DIR to mount a directory of the filesystem"),
+            ));
+        }
+    }
+    let lustre = state.lustre.as_ref().ok_or_else(|| {
+        invalid(
+            InvalidInput::new(
+                "DEPLOYMENT",
+                format!(
+                    "the state file of {} has no filesystem yet (no MGS address)",
+                    state.deployment
+                ),
+            )
+            .hint("Run `az-hpccache-ext up --backend amlfs` to the end first"),
+        )
+    })?;
+    if let Some(sub) = &args.sub_path {
+        nfs::namespace_path("--sub-path", &format!("/{}", sub.trim_matches('/')))
+            .map_err(invalid)?;
+    }
+    let size = match &args.size {
+        Some(q) => {
+            spec::kube::quantity("--size", q).map_err(invalid)?;
+            q.clone()
+        }
+        None => attach::lustre_size_quantity(lustre.storage_capacity_tib),
+    };
+    let mount_options = spec::lustre::mount_options(
+        "--mount-options",
+        args.mount_options
+            .as_deref()
+            .unwrap_or(spec::lustre::DEFAULT_MOUNT_OPTIONS),
+    )
+    .map_err(invalid)?;
+    let (pv, claim) = names(args)?;
+    Ok(MountRequest {
+        spec: manifests::VolumeSpec {
+            deployment: session.deployment(&state.deployment),
+            source: VolumeSource::Lustre {
+                mgs_address: lustre.mgs_address.clone(),
+                fs_name: lustre.filesystem_name.clone(),
+                sub_dir: manifests::lustre_sub_dir(args.sub_path.as_deref()),
+            },
+            size,
+            mount_options,
+            pv,
+            claim,
         },
+        namespaces: Vec::new(),
+        workload: workload_flags(args)?,
+        dry_run: dry_run(args),
         concurrency: args.concurrency,
     })
 }
@@ -172,6 +263,8 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
             }
         };
         check_namespaces(&req.namespaces)?;
+        // Before anything is applied: a Lustre volume without a ready driver never mounts.
+        mount::require_driver(&client, &req.spec).await?;
         Ok(mount::mount(&client, &req).await)
     });
     let result = match result {

@@ -1,7 +1,7 @@
 //! `status`: the deployment's volumes and claims as a kubectl-style table.
 
 use hpccache_core::kube::status::{self, VolumeStatus};
-use hpccache_core::state::State;
+use hpccache_core::state::{Backend, State};
 
 use super::cluster::Session;
 use crate::cli::{Cli, Format};
@@ -38,6 +38,40 @@ pub fn run(cli: &Cli, deployment: Option<&str>) -> Result<(), CliError> {
 /// The cache as the state file knows it, then one row per volume.
 pub fn human(state: &State, volumes: &[VolumeStatus], wide: bool) -> String {
     let mut out = String::new();
+    if state.backend == Backend::Amlfs {
+        lustre_header(&mut out, state);
+    } else {
+        cache_header(&mut out, state, wide);
+    }
+    out.push_str("\n\n");
+    if volumes.is_empty() {
+        out.push_str("No volumes. Run `kubectl hpccache mount` to make one.\n");
+        return out;
+    }
+    table(&mut out, volumes, wide);
+    out
+}
+
+/// `Lustre filesystem NAME: MGS@tcp:/lustrefs, SKU N TiB, root squash MODE`.
+fn lustre_header(out: &mut String, state: &State) {
+    out.push_str(&format!("Lustre filesystem {}: ", state.deployment));
+    match &state.lustre {
+        Some(l) => {
+            out.push_str(&format!(
+                "{}@tcp:/{}, {} {} TiB, root squash {}",
+                l.mgs_address, l.filesystem_name, l.sku, l.storage_capacity_tib, l.root_squash_mode
+            ));
+            if l.root_squash_mode != "None"
+                && let (Some(u), Some(g)) = (l.squash_uid, l.squash_gid)
+            {
+                out.push_str(&format!(" (to {u}:{g})"));
+            }
+        }
+        None => out.push_str("(no MGS address yet)"),
+    }
+}
+
+fn cache_header(out: &mut String, state: &State, wide: bool) {
     let dns = state
         .dns
         .as_ref()
@@ -58,11 +92,11 @@ pub fn human(state: &State, volumes: &[VolumeStatus], wide: bool) -> String {
             out.push_str(&format!(", addresses {}", c.mount_addresses.join(",")));
         }
     }
-    out.push_str("\n\n");
-    if volumes.is_empty() {
-        out.push_str("No volumes. Run `kubectl hpccache mount` to make one.\n");
-        return out;
-    }
+}
+
+/// One row per volume; -o wide adds where it comes from (SERVER: the NFS server or the
+/// Lustre MGS address; PATH: the export path or `/<fs-name>[/<sub-dir>]`).
+fn table(out: &mut String, volumes: &[VolumeStatus], wide: bool) {
     let mut headers = vec!["NAMESPACE", "CLAIM", "STATUS", "VOLUME", "CAPACITY", "PODS"];
     if wide {
         headers.extend(["SERVER", "PATH", "MOUNT OPTIONS"]);
@@ -93,5 +127,4 @@ pub fn human(state: &State, volumes: &[VolumeStatus], wide: bool) -> String {
         })
         .collect();
     out.push_str(&output::table(&headers, &rows));
-    out
 }

@@ -10,7 +10,8 @@
 //!
 //! - (1) `kubectl hpccache status` versus `kubectl get pv,pvc -A` (target ≤ 0.5×);
 //! - (2) `mount` into 200 namespaces versus `kubectl apply -f` of the same 400 manifests
-//!   (target ≤ 0.2×);
+//!   (target ≤ 0.2×); (2L) the same for a Managed Lustre deployment (Lustre CSI volumes,
+//!   the driver check included), made in the same world through the sandbox's ARM;
 //! - (3) start-up of `kubectl-hpccache --help` (target ≤ 10 ms);
 //! - (4) release binary sizes.
 
@@ -21,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use hpccache_tests::{Scratch, ServedSandbox, bin, fmt_list, kube_requests, median, real_kubectl};
+use hpccache_tests::{
+    LustreSetup, Scratch, ServedSandbox, bin, fmt_list, kube_requests, median, real_kubectl,
+};
 
 /// Namespaces per mount, as the issue asks: 200 namespaces → 200 PVs + 200 claims.
 const NAMESPACES: usize = 200;
@@ -30,6 +33,8 @@ const STATUS_RUNS: usize = 10;
 /// `--help` is a few milliseconds, so more samples are cheap and steady the median.
 const HELP_RUNS: usize = 50;
 const DEPLOYMENT: &str = "MyHpcCache";
+/// The Managed Lustre deployment of (2L), beside the cache in the same cluster.
+const LUSTRE_DEPLOYMENT: &str = "MyLustre";
 
 /// What the report's table shows per measure.
 struct Row {
@@ -52,6 +57,7 @@ fn main() {
     // served from its world file so every client below shares one server process.
     let s = Scratch::new();
     s.up_sandbox(&[]);
+    s.amlfs_deployment(&LustreSetup::new(LUSTRE_DEPLOYMENT));
     let state = s.state_file(DEPLOYMENT);
     let kubeconfig = s.path().join("kubeconfig");
     let log = s.path().join("served.jsonl");
@@ -93,7 +99,25 @@ fn main() {
         "## (2) mount into {NAMESPACES} namespaces vs `kubectl apply -f` of the same {} manifests (target <= 0.2x)",
         2 * NAMESPACES
     );
-    rows.push(bench.mount(rounds));
+    rows.push(bench.mount(
+        "(2) mount 200 ns vs kubectl apply of 400 manifests",
+        "",
+        rounds,
+    ));
+    println!();
+
+    println!("## (2L) the same for Managed Lustre (Lustre CSI volumes; the driver check included)");
+    let lustre = Bench {
+        s: &s,
+        state: s.state_file(LUSTRE_DEPLOYMENT),
+        kubeconfig: bench.kubeconfig.clone(),
+        kubectl: bench.kubectl.clone(),
+    };
+    rows.push(lustre.mount(
+        "(2L) AMLFS: mount 200 ns vs kubectl apply of 400 manifests",
+        "l",
+        rounds,
+    ));
     println!();
 
     // (1) again with every volume of (2) present: how status scales with what it lists.
@@ -248,11 +272,11 @@ impl Bench<'_> {
         }
     }
 
-    fn mount(&self, rounds: usize) -> Row {
-        let measure = "(2) mount 200 ns vs kubectl apply of 400 manifests";
+    /// `tag` keeps each measure's namespaces apart.
+    fn mount(&self, measure: &'static str, tag: &str, rounds: usize) -> Row {
         let names = |side: &str, round: usize| -> Vec<String> {
             (1..=NAMESPACES)
-                .map(|i| format!("bench-{side}{round}-{i}"))
+                .map(|i| format!("bench-{tag}{side}{round}-{i}"))
                 .collect()
         };
         // Namespaces for every round, made up front so their creation is not timed. The
