@@ -17,6 +17,8 @@ const UP: &[&str] = &[
     "MyLustre",
 ];
 
+// A failing command's stderr goes to the test's captured output, shown only when it fails.
+#[allow(clippy::print_stderr)]
 fn run(c: &mut Command) -> (i32, Value) {
     let out = c.output().expect("the binary runs");
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
