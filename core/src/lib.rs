@@ -15,6 +15,7 @@ pub mod kube;
 pub mod owner;
 pub mod probe;
 pub mod progress;
+mod report_line;
 pub mod spec;
 pub mod state;
 

@@ -52,31 +52,18 @@ pub struct Report {
 impl Report {
     /// The line the job's pod prints (without trailing newline).
     pub fn to_line(&self) -> String {
-        // Serialising a struct of strings, bools and integers cannot fail.
-        format!(
-            "{REPORT_PREFIX}{}",
-            serde_json::to_string(self).unwrap_or_default()
-        )
+        crate::report_line::render(REPORT_PREFIX, self)
     }
 
     /// Finds and parses the report line in a pod log: `None` without one; a line that is
     /// there but malformed (or of another version) is an error message.
     pub fn parse(log: &str) -> Option<Result<Report, String>> {
-        let line = log.lines().rev().find(|l| l.starts_with(REPORT_PREFIX))?;
-        let json = &line[REPORT_PREFIX.len()..];
-        Some(
-            serde_json::from_str::<Report>(json)
-                .map_err(|e| format!("malformed owner report {json:?}: {e}"))
-                .and_then(|r| {
-                    if r.v == REPORT_VERSION {
-                        Ok(r)
-                    } else {
-                        Err(format!(
-                            "owner report version {} is not {REPORT_VERSION}",
-                            r.v
-                        ))
-                    }
-                }),
+        crate::report_line::parse(
+            log,
+            REPORT_PREFIX,
+            "owner report",
+            REPORT_VERSION,
+            |r: &Report| r.v,
         )
     }
 

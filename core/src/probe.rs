@@ -49,32 +49,19 @@ pub struct Report {
 impl Report {
     /// Renders the line the probe prints (without trailing newline).
     pub fn to_line(&self) -> String {
-        // Serialising a struct of strings, bools and integers cannot fail.
-        format!(
-            "{REPORT_PREFIX}{}",
-            serde_json::to_string(self).unwrap_or_default()
-        )
+        crate::report_line::render(REPORT_PREFIX, self)
     }
 
     /// Finds and parses the report line in a pod log. `None` when there is no report line
     /// (the probe did not run, or the log is from another pod); a line that is present but
     /// malformed is an error message.
     pub fn parse(log: &str) -> Option<Result<Report, String>> {
-        let line = log.lines().rev().find(|l| l.starts_with(REPORT_PREFIX))?;
-        let json = &line[REPORT_PREFIX.len()..];
-        Some(
-            serde_json::from_str::<Report>(json)
-                .map_err(|e| format!("malformed probe report {json:?}: {e}"))
-                .and_then(|r| {
-                    if r.v == REPORT_VERSION {
-                        Ok(r)
-                    } else {
-                        Err(format!(
-                            "probe report version {} is not {REPORT_VERSION}",
-                            r.v
-                        ))
-                    }
-                }),
+        crate::report_line::parse(
+            log,
+            REPORT_PREFIX,
+            "probe report",
+            REPORT_VERSION,
+            |r: &Report| r.v,
         )
     }
 

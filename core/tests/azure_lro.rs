@@ -284,47 +284,39 @@ async fn wait_created_and_exists_poll_through_not_found_but_succeeded_does_not()
         2 => reply(200, cache_body("Creating")),
         _ => reply(200, cache_body("Succeeded")),
     };
-    let mock = Mock::start(script).await;
-    let v = lro::wait_for_resource(
-        &mock.client(),
-        cache_id().as_str(),
-        cache::API_VERSION,
-        Until::Created,
-        &fast_poll(),
-        &Recorder::new().progress(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(v.unwrap()["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(mock.seen().len(), 4);
+    // Each wait against a fresh mock of the same script: its answer and the GETs it sent.
+    let wait = |until| async move {
+        let mock = Mock::start(script).await;
+        let answer = lro::wait_for_resource(
+            &mock.client(),
+            cache_id().as_str(),
+            cache::API_VERSION,
+            until,
+            &fast_poll(),
+            &Recorder::new().progress(),
+        )
+        .await;
+        (answer, mock.seen().len())
+    };
 
-    let mock = Mock::start(script).await;
-    let v = lro::wait_for_resource(
-        &mock.client(),
-        cache_id().as_str(),
-        cache::API_VERSION,
-        Until::Exists,
-        &fast_poll(),
-        &Recorder::new().progress(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(v.unwrap()["properties"]["provisioningState"], "Creating");
-    assert_eq!(mock.seen().len(), 3);
+    let (v, gets) = wait(Until::Created).await;
+    assert_eq!(
+        v.unwrap().unwrap()["properties"]["provisioningState"],
+        "Succeeded"
+    );
+    assert_eq!(gets, 4);
 
-    let mock = Mock::start(script).await;
-    let err = lro::wait_for_resource(
-        &mock.client(),
-        cache_id().as_str(),
-        cache::API_VERSION,
-        Until::Succeeded,
-        &fast_poll(),
-        &Recorder::new().progress(),
-    )
-    .await
-    .unwrap_err();
+    let (v, gets) = wait(Until::Exists).await;
+    assert_eq!(
+        v.unwrap().unwrap()["properties"]["provisioningState"],
+        "Creating"
+    );
+    assert_eq!(gets, 3);
+
+    let (err, gets) = wait(Until::Succeeded).await;
+    let err = err.unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    assert_eq!(mock.seen().len(), 1);
+    assert_eq!(gets, 1);
 }
 
 #[tokio::test]

@@ -21,6 +21,20 @@ pub const GUIDE_UP: &[&str] = &[
     "MyHpcCache",
 ];
 
+/// The Managed Lustre deployment the amlfs suites start from: `up --backend amlfs` of
+/// `MyLustre` on `myAKSCluster` in `myResourceGroup`.
+pub const AMLFS_UP: &[&str] = &[
+    "up",
+    "--backend",
+    "amlfs",
+    "-g",
+    "myResourceGroup",
+    "--cluster",
+    "myAKSCluster",
+    "-n",
+    "MyLustre",
+];
+
 /// Path of a binary built by this workspace (`cargo test --workspace` builds them all).
 pub fn bin(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().expect("test executable path");

@@ -5,22 +5,8 @@
 
 use std::process::{Command, Output};
 
-use hpccache_tests::{Scratch, is_write};
+use hpccache_tests::{AMLFS_UP, Scratch, is_write};
 use serde_json::Value;
-
-const UP: &[&str] = &[
-    "up",
-    "--backend",
-    "amlfs",
-    "-g",
-    "myResourceGroup",
-    "--cluster",
-    "myAKSCluster",
-    "-n",
-    "MyLustre",
-    "-o",
-    "none",
-];
 
 fn run(c: &mut Command) -> Output {
     c.output().expect("run az-hpccache-ext")
@@ -67,7 +53,7 @@ fn fs_count(s: &Scratch) -> usize {
 #[test]
 fn status_reads_the_filesystem_live_with_health_and_drift() {
     let s = Scratch::new();
-    ok(s.az_sandbox().args(UP));
+    ok(s.az_sandbox().args(AMLFS_UP).args(["-o", "none"]));
     let rows = ok(s.az_sandbox().args(["status", "-n", "MyLustre"]));
     let fs = rows
         .as_array()
@@ -112,7 +98,7 @@ fn status_reads_the_filesystem_live_with_health_and_drift() {
 #[test]
 fn down_without_blob_integration_needs_delete_data_and_deletes_the_subnet_last() {
     let s = Scratch::new();
-    ok(s.az_sandbox().args(UP));
+    ok(s.az_sandbox().args(AMLFS_UP).args(["-o", "none"]));
     take_log(&s);
     let out = run(s.az_sandbox().args(["down", "-n", "MyLustre", "--yes"]));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -148,7 +134,8 @@ fn down_without_blob_integration_needs_delete_data_and_deletes_the_subnet_last()
 fn down_with_blob_integration_archives_first_and_keeps_the_data() {
     let s = Scratch::new();
     ok(s.az_sandbox_scaled("0.002")
-        .args(UP)
+        .args(AMLFS_UP)
+        .args(["-o", "none"])
         .args(["--hsm-container", "lustredata"]));
     take_log(&s);
     let report = ok(s

@@ -5,20 +5,8 @@
 
 use std::process::{Command, Output};
 
-use hpccache_tests::{Scratch, is_write, spec_body_violations};
+use hpccache_tests::{AMLFS_UP as UP, Scratch, is_write, spec_body_violations};
 use serde_json::Value;
-
-const UP: &[&str] = &[
-    "up",
-    "--backend",
-    "amlfs",
-    "-g",
-    "myResourceGroup",
-    "--cluster",
-    "myAKSCluster",
-    "-n",
-    "MyLustre",
-];
 
 fn run(c: &mut Command) -> Output {
     c.output().expect("run az-hpccache-ext")

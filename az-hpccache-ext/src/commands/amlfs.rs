@@ -2,15 +2,13 @@
 //! get-subnets-size|import-job ...`, as `az amlfs`. `create` runs the same converge function
 //! as `up --backend amlfs` (hpccache_core::converge::amlfs).
 
-use std::time::Duration;
-
 use clap::{ArgGroup, Args, Subcommand};
 use hpccache_core::InvalidInput;
 use hpccache_core::azure::ResourceId;
 use hpccache_core::azure::amlfs::{
     self, FilesystemUpdate, Hsm, NewAmlFilesystem, NewImportJob, SubnetCheck,
 };
-use hpccache_core::azure::lro::{self, Poller, Until};
+use hpccache_core::azure::lro::Poller;
 use hpccache_core::converge::amlfs::{self as converge, Flags, Options, Outcome, Want};
 use hpccache_core::spec::amlfs::{
     self as spec, AmlfsSku, MaintenanceWindow, NO_SQUASH_NIDS_FLAG, ROOT_SQUASH_MODE_FLAG,
@@ -188,24 +186,8 @@ Examples:
     Wait {
         #[command(flatten)]
         fs: FsName,
-        /// Wait until created with provisioningState at 'Succeeded'.
-        #[arg(long)]
-        created: bool,
-        /// Wait until updated with provisioningState at 'Succeeded'.
-        #[arg(long)]
-        updated: bool,
-        /// Wait until deleted.
-        #[arg(long)]
-        deleted: bool,
-        /// Wait until the resource exists.
-        #[arg(long)]
-        exists: bool,
-        /// Maximum wait in seconds.
-        #[arg(long, default_value_t = 3600)]
-        timeout: u64,
-        /// Polling interval in seconds.
-        #[arg(long, default_value_t = 30)]
-        interval: u64,
+        #[command(flatten)]
+        wait: super::wait::WaitFlags,
     },
     /// Write files changed in Lustre back to the blob container (blob integration only).
     /// Progress shows in `hsm.archiveStatus` (amlfs show).
@@ -534,47 +516,11 @@ pub fn run(cli: &Cli, cmd: &AmlfsCommand) -> Result<(), CliError> {
             session.close()?;
             result
         }
-        AmlfsCommand::Wait {
-            fs,
-            created,
-            updated,
-            deleted,
-            timeout,
-            interval,
-            ..
-        } => {
+        AmlfsCommand::Wait { fs, wait } => {
             fs.check()?;
-            let until = if *deleted {
-                Until::Deleted
-            } else if *created {
-                Until::Created
-            } else if *updated {
-                Until::Succeeded
-            } else {
-                Until::Exists
-            };
-            if *interval == 0 {
-                return Err(InvalidInput::new("--interval", "must be at least 1 second").into());
-            }
-            let session = Session::open(cli)?;
-            let id = fs.id(&session.subscription_id)?;
-            let mut policy = session.poll_policy_with_timeout(Wait::Cache, Some(*timeout));
-            policy.default_interval = session.scaled(Duration::from_secs(*interval));
-            let progress = session.progress.for_step(format!("amlfs {}", id.name()));
-            let result = session.run(async {
-                lro::wait_for_resource(
-                    &session.arm,
-                    id.as_str(),
-                    amlfs::API_VERSION,
-                    until,
-                    &policy,
-                    &progress,
-                )
-                .await
-                .map_err(CliError::not_found_is_3)
-            });
-            session.close()?;
-            result.map(drop)
+            super::wait::run(cli, wait, "amlfs", amlfs::API_VERSION, |session| {
+                fs.id(&session.subscription_id)
+            })
         }
         AmlfsCommand::Archive {
             fs,

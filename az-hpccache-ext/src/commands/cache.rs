@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{ArgGroup, Args, Subcommand};
 use hpccache_core::azure::cache::{self, Cache, NewCache};
@@ -10,7 +9,7 @@ use hpccache_core::azure::ids::same_id;
 use hpccache_core::azure::lro::{self, Poller, Until};
 use hpccache_core::azure::{ArmClient, ResourceId};
 use hpccache_core::spec::{location, names, sku, tags};
-use hpccache_core::{InvalidInput, state};
+use hpccache_core::state;
 use serde_json::Value;
 
 use super::confirm::confirm;
@@ -186,24 +185,8 @@ Examples:
     Wait {
         #[command(flatten)]
         cache: CacheName,
-        /// Wait until created with provisioningState at 'Succeeded'.
-        #[arg(long)]
-        created: bool,
-        /// Wait until updated with provisioningState at 'Succeeded'.
-        #[arg(long)]
-        updated: bool,
-        /// Wait until deleted.
-        #[arg(long)]
-        deleted: bool,
-        /// Wait until the resource exists.
-        #[arg(long)]
-        exists: bool,
-        /// Maximum wait in seconds.
-        #[arg(long, default_value_t = 3600)]
-        timeout: u64,
-        /// Polling interval in seconds.
-        #[arg(long, default_value_t = 30)]
-        interval: u64,
+        #[command(flatten)]
+        wait: super::wait::WaitFlags,
     },
 }
 
@@ -359,50 +342,11 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
         CacheCommand::Start(a) => action(cli, a, Action::Start),
         CacheCommand::Stop(a) => action(cli, a, Action::Stop),
         CacheCommand::UpgradeFirmware(a) => action(cli, a, Action::Upgrade),
-        CacheCommand::Wait {
-            cache,
-            created,
-            updated,
-            deleted,
-            timeout,
-            interval,
-            ..
-        } => {
+        CacheCommand::Wait { cache, wait } => {
             cache.check()?;
-            // az's `wait`: --created and --exists wait for a cache that does not exist yet;
-            // --updated needs it (a 404 is not found, exit 3); --deleted waits for the 404.
-            let until = if *deleted {
-                Until::Deleted
-            } else if *created {
-                Until::Created
-            } else if *updated {
-                Until::Succeeded
-            } else {
-                Until::Exists
-            };
-            if *interval == 0 {
-                return Err(InvalidInput::new("--interval", "must be at least 1 second").into());
-            }
-            let session = Session::open(cli)?;
-            let id = cache.validate(&session.subscription_id)?;
-            let mut policy = session.poll_policy_with_timeout(Wait::Cache, Some(*timeout));
-            policy.default_interval = session.scaled(Duration::from_secs(*interval));
-            let progress = session.progress.for_step(format!("cache {}", id.name()));
-            let result = session.run(async {
-                lro::wait_for_resource(
-                    &session.arm,
-                    id.as_str(),
-                    cache::API_VERSION,
-                    until,
-                    &policy,
-                    &progress,
-                )
-                .await
-                .map_err(CliError::not_found_is_3)
-            });
-            session.close()?;
-            // az's wait prints nothing.
-            result.map(|_| ())
+            super::wait::run(cli, wait, "cache", cache::API_VERSION, |session| {
+                cache.validate(&session.subscription_id)
+            })
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod storage;
 pub mod storage_target;
 pub mod subnet;
 pub mod up;
+mod wait;
 
 use std::io::Write;
 

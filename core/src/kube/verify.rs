@@ -369,60 +369,13 @@ async fn checklist(
         ));
     }
 
-    // The probes: as root (does it mount, and does its write meet the recorded root
-    // squash?), then as the workload's user.
-    let root = run_probe(client, e, opts, None).await?;
+    let judge = ProbeJudge {
+        root_write: &|r| root_write(e, r, &path),
+        mount_failure: &|name, msg| mount_failure(name, msg, e),
+        write_fixes: &|uid| write_fixes(e, uid, &path),
+    };
     let name = format!("probe as root mounts {server}:{path}");
-    let root_ok = match &root {
-        ProbeOutcome::Report(r) => {
-            checks.push(Check::pass(name, Some(df(r))));
-            checks.push(root_write(e, r, &path));
-            true
-        }
-        ProbeOutcome::MountFailed(msg) => {
-            checks.push(mount_failure(name, msg, e));
-            false
-        }
-        ProbeOutcome::NotAllowed(why) => {
-            checks.push(Check::pass(name, Some(format!("skipped: {why}"))));
-            true
-        }
-        ProbeOutcome::Failed(why) => {
-            checks.push(Check::fail(
-                name,
-                why.clone(),
-                vec![
-                    "Check that the probe image can be pulled (--image) and the node is Ready"
-                        .into(),
-                ],
-            ));
-            false
-        }
-    };
-    let Some(uid) = opts.second_user(e) else {
-        return Ok(done(e, checks));
-    };
-    let name = format!("probe as uid {uid} can write");
-    if !root_ok {
-        checks.push(Check::skip(name));
-        return Ok(done(e, checks));
-    }
-    match run_probe(client, e, opts, Some(uid)).await? {
-        ProbeOutcome::Report(r) if r.ok() => checks.push(Check::pass(
-            name,
-            Some(format!("{}, write and read back ok", df(&r))),
-        )),
-        ProbeOutcome::Report(r) => checks.push(Check::fail(
-            name,
-            format!("{}: {}", df(&r), write_error(&r)),
-            write_fixes(e, uid, &path),
-        )),
-        ProbeOutcome::MountFailed(msg) => checks.push(mount_failure(name, &msg, e)),
-        ProbeOutcome::NotAllowed(why) | ProbeOutcome::Failed(why) => {
-            checks.push(Check::fail(name, why, Vec::new()))
-        }
-    }
-    Ok(done(e, checks))
+    probes(client, e, opts, checks, name, &judge).await
 }
 
 /// The root probe's write, judged by the recorded root squash: off, root must write; on,
@@ -466,6 +419,77 @@ fn root_write(e: &Expected, r: &Report, path: &str) -> Check {
             Some("root on the nodes is nobody on the cache, so its write was refused, as root squash intends".into()),
         )
     }
+}
+
+/// What differs between the backends' probes: how the root probe's write is judged, what a
+/// mount failure says, and the fixes for a user who cannot write.
+struct ProbeJudge<'a> {
+    root_write: &'a (dyn Fn(&Report) -> Check + Sync),
+    mount_failure: &'a (dyn Fn(String, &str) -> Check + Sync),
+    write_fixes: &'a (dyn Fn(u32) -> Vec<String> + Sync),
+}
+
+/// The probes, for either backend: as root (does it mount, and does its write meet the
+/// recorded root squash?), then as the workload's user. `name` is the root probe's check.
+async fn probes(
+    client: &::kube::Client,
+    e: &Expected,
+    opts: &VerifyOptions,
+    mut checks: Vec<Check>,
+    name: String,
+    judge: &ProbeJudge<'_>,
+) -> Result<Verification> {
+    let root = run_probe(client, e, opts, None).await?;
+    let root_ok = match &root {
+        ProbeOutcome::Report(r) => {
+            checks.push(Check::pass(name, Some(df(r))));
+            checks.push((judge.root_write)(r));
+            true
+        }
+        ProbeOutcome::MountFailed(msg) => {
+            checks.push((judge.mount_failure)(name, msg));
+            false
+        }
+        ProbeOutcome::NotAllowed(why) => {
+            checks.push(Check::pass(name, Some(format!("skipped: {why}"))));
+            true
+        }
+        ProbeOutcome::Failed(why) => {
+            checks.push(Check::fail(
+                name,
+                why.clone(),
+                vec![
+                    "Check that the probe image can be pulled (--image) and the node is Ready"
+                        .into(),
+                ],
+            ));
+            false
+        }
+    };
+    let Some(uid) = opts.second_user(e) else {
+        return Ok(done(e, checks));
+    };
+    let name = format!("probe as uid {uid} can write");
+    if !root_ok {
+        checks.push(Check::skip(name));
+        return Ok(done(e, checks));
+    }
+    match run_probe(client, e, opts, Some(uid)).await? {
+        ProbeOutcome::Report(r) if r.ok() => checks.push(Check::pass(
+            name,
+            Some(format!("{}, write and read back ok", df(&r))),
+        )),
+        ProbeOutcome::Report(r) => checks.push(Check::fail(
+            name,
+            format!("{}: {}", df(&r), write_error(&r)),
+            (judge.write_fixes)(uid),
+        )),
+        ProbeOutcome::MountFailed(msg) => checks.push((judge.mount_failure)(name, &msg)),
+        ProbeOutcome::NotAllowed(why) | ProbeOutcome::Failed(why) => {
+            checks.push(Check::fail(name, why, Vec::new()))
+        }
+    }
+    Ok(done(e, checks))
 }
 
 fn done(e: &Expected, checks: Vec<Check>) -> Verification {
@@ -705,57 +729,12 @@ async fn lustre_checks(
         }
         return Ok(done(e, checks));
     }
-    let root = run_probe(client, e, opts, None).await?;
-    let root_ok = match &root {
-        ProbeOutcome::Report(r) => {
-            checks.push(Check::pass(name, Some(df(r))));
-            checks.push(lustre_root_write(l, r, &source));
-            true
-        }
-        ProbeOutcome::MountFailed(msg) => {
-            checks.push(lustre_mount_failure(name, msg, e, l));
-            false
-        }
-        ProbeOutcome::NotAllowed(why) => {
-            checks.push(Check::pass(name, Some(format!("skipped: {why}"))));
-            true
-        }
-        ProbeOutcome::Failed(why) => {
-            checks.push(Check::fail(
-                name,
-                why.clone(),
-                vec![
-                    "Check that the probe image can be pulled (--image) and the node is Ready"
-                        .into(),
-                ],
-            ));
-            false
-        }
+    let judge = ProbeJudge {
+        root_write: &|r| lustre_root_write(l, r, &source),
+        mount_failure: &|name, msg| lustre_mount_failure(name, msg, e, l),
+        write_fixes: &|uid| lustre_write_fixes(e, l, uid),
     };
-    let Some(uid) = opts.second_user(e) else {
-        return Ok(done(e, checks));
-    };
-    let name = format!("probe as uid {uid} can write");
-    if !root_ok {
-        checks.push(Check::skip(name));
-        return Ok(done(e, checks));
-    }
-    match run_probe(client, e, opts, Some(uid)).await? {
-        ProbeOutcome::Report(r) if r.ok() => checks.push(Check::pass(
-            name,
-            Some(format!("{}, write and read back ok", df(&r))),
-        )),
-        ProbeOutcome::Report(r) => checks.push(Check::fail(
-            name,
-            format!("{}: {}", df(&r), write_error(&r)),
-            lustre_write_fixes(e, l, uid),
-        )),
-        ProbeOutcome::MountFailed(msg) => checks.push(lustre_mount_failure(name, &msg, e, l)),
-        ProbeOutcome::NotAllowed(why) | ProbeOutcome::Failed(why) => {
-            checks.push(Check::fail(name, why, Vec::new()))
-        }
-    }
-    Ok(done(e, checks))
+    probes(client, e, opts, checks, name, &judge).await
 }
 
 /// The volume against the filesystem's own example (read through ARM): fails when the
