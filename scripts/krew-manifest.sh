@@ -4,7 +4,7 @@
 #
 #   scripts/krew-manifest.sh template vX.Y.Z
 #       the manifest with every sha256 UNSET (the repository's krew-manifest.yaml until a
-#       release exists: krew refuses it, tests/tests/krew_manifest.rs recognises it)
+#       release exists: krew refuses it, tests/tests/it/krew_manifest.rs recognises it)
 #   scripts/krew-manifest.sh write vX.Y.Z DIST_DIR [OS/ARCH ...]
 #       the manifest of the archives in DIST_DIR (scripts/package.sh names), each sha256
 #       computed here; every platform unless some are named (linux/amd64 ...)

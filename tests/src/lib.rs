@@ -1,4 +1,4 @@
-//! Support for the end-to-end tests in `tests/tests/`: the built binaries, run in an
+//! Support for the end-to-end tests in `tests/tests/it/`: the built binaries, run in an
 //! isolated environment (own state directory, no inherited hpccache/az variables).
 
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@
 //! The generated azure_mgmt_* crates are not used to send anything: their long-running futures
 //! re-send the PUT on every poll. Bodies here are small serde structs, or for Managed Lustre the
 //! generated models of azure_mgmt_storagecache, checked against the official specs
-//! (tests/azure_spec_bodies.rs).
+//! (tests/it/azure_spec_bodies.rs).
 
 pub mod aks;
 pub mod amlfs;
