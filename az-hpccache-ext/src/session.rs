@@ -127,7 +127,12 @@ impl Session {
             g.azure.arm_endpoint.as_deref(),
             g.azure.graph_endpoint.as_deref(),
         )?;
-        let tokens = credential::from_env(&cloud)?;
+        let wanted = g
+            .subscription
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| env(ENV_SUBSCRIPTION));
+        let tokens = credential::for_subscription(&cloud, wanted.as_deref())?;
         let options = client_options(&progress, 1.0);
         let subscription_id = runtime.block_on(resolve_subscription(
             g.subscription.as_deref(),
@@ -202,7 +207,16 @@ impl Session {
             })?;
         let running = sandbox.running();
         let cloud = Cloud::custom(&running.arm_endpoint(), Some(&running.graph_endpoint()))?;
-        let tokens: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
+        // A token from the environment is a Resource Manager token, as against Azure: Graph
+        // gets HPCCACHE_GRAPH_TOKEN or nothing. The sandbox's own token serves both.
+        let tokens: Arc<dyn TokenSource> = match env(ENV_ACCESS_TOKEN) {
+            Some(arm) => Arc::new(credential::EnvTokens::new(
+                &cloud,
+                arm,
+                env(credential::ENV_GRAPH_TOKEN),
+            )),
+            None => Arc::new(StaticToken::new(token)),
+        };
         // The sandbox already scales the Retry-After it sends; the client must not scale again.
         let mut options = client_options(&progress, 1.0);
         // RELIABILITY.md (fix 1): the retry backoff is a delay the tool chooses itself, like
@@ -371,18 +385,10 @@ pub fn explicit_state_file(g: &GlobalArgs) -> Option<PathBuf> {
 /// `isDefault` subscription of the Azure CLI's profile (`~/.azure/azureProfile.json`, or
 /// `$AZURE_CONFIG_DIR/azureProfile.json`).
 fn profile_default_subscription() -> Option<String> {
-    let dir = env("AZURE_CONFIG_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::home_dir().map(|h| h.join(".azure")))?;
-    let text = std::fs::read_to_string(dir.join("azureProfile.json")).ok()?;
-    // az writes this file with a UTF-8 byte-order mark.
-    let doc: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
-    doc.get("subscriptions")?
-        .as_array()?
-        .iter()
-        .find(|s| s.get("isDefault").and_then(Value::as_bool) == Some(true))
-        .and_then(|s| s.get("id").and_then(Value::as_str))
-        .map(str::to_owned)
+    let dir = hpccache_core::azure::az_profile::config_dir()?;
+    hpccache_core::azure::az_profile::Profile::read(&dir)?
+        .default_subscription()
+        .map(|s| s.id.clone())
 }
 
 fn is_guid(s: &str) -> bool {

@@ -73,6 +73,7 @@ fn the_access_token_appears_in_nothing_a_run_produced() {
         let out = s
             .az_sandbox()
             .env("HPCCACHE_ACCESS_TOKEN", MARKER)
+            .env("HPCCACHE_GRAPH_TOKEN", MARKER)
             .args(*args)
             .output()
             .unwrap();

@@ -106,6 +106,11 @@ pub struct UpCommand {
     /// Space-separated tags: key[=value] [key[=value] ...].
     #[arg(long, num_args = 0..)]
     pub tags: Vec<String>,
+    /// Object id of the HPC Cache resource provider's service principal (`az ad sp show --id
+    /// 4392ab71-2ce2-4b0d-8770-b352745c73f5 --query id -o tsv`). With it no Microsoft Graph
+    /// lookup is made: for an identity Graph refuses, or a Resource Manager token alone.
+    #[arg(long, env = "HPCCACHE_PROVIDER_PRINCIPAL_ID", value_name = "OBJECT_ID")]
+    pub provider_principal_id: Option<String>,
     /// Do not wait for the long-running operation to finish.
     #[arg(long)]
     pub no_wait: bool,
@@ -151,6 +156,7 @@ impl UpCommand {
             owner: self.owner.clone(),
             dns_registration: self.dns_registration,
             tags: self.tags.clone(),
+            provider_principal_id: self.provider_principal_id.clone(),
         }
     }
 }
@@ -165,6 +171,13 @@ pub fn waits(session: &Session) -> Waits {
         role_retry_delay: session
             .scaled(default.role_retry_delay)
             .max(Duration::from_millis(20)),
+        principal: {
+            let mut p = session.poll_policy(Wait::Provider);
+            p.timeout = session
+                .scaled(default.principal.timeout)
+                .max(Duration::from_secs(5));
+            p
+        },
         ..default
     }
 }

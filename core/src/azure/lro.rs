@@ -418,6 +418,18 @@ async fn run(
                 });
                 interval = pace.next(client, retry_after);
             }
+            // A Location URL that keeps failing: the resource itself tells how a create or
+            // delete went; an action has nothing else to ask, so its error (with details) stands.
+            Err(e)
+                if location_failed(&e)
+                    && matches!(phase, Phase::Location(_))
+                    && op.kind != OperationKind::Action =>
+            {
+                tracing::debug!(target: super::client::LOG_TARGET, "{}'s Location URL failed ({e}); following the resource instead", op.label);
+                phase = Phase::Resource;
+                pace = Pace::new(client, policy);
+                interval = Duration::ZERO;
+            }
             // An operation URL kept across runs may have expired; the resource still tells,
             // at its own (adaptive) pace.
             Err(e)
@@ -447,6 +459,16 @@ async fn run(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Attempts of one GET of a `Location` URL. Azure's operation URLs sometimes answer 5xx for
+/// good (issue 15 item 8): eight attempts each, poll after poll, only delayed the failure.
+const LOCATION_ATTEMPTS: u32 = 3;
+
+/// A `Location` URL that failed with a server error: transient for [`LOCATION_ATTEMPTS`]
+/// attempts, then the resource itself is asked when it can tell (create, update, delete).
+fn location_failed(e: &Error) -> bool {
+    matches!(e, Error::Arm { status, .. } if *status >= 500)
 }
 
 enum Poll {
@@ -493,7 +515,7 @@ async fn poll_once(
             })
         }
         Phase::Location(url) => {
-            let resp = match client.send(get(url)).await {
+            let resp = match client.send(get(url).attempts(LOCATION_ATTEMPTS)).await {
                 Err(e) if e.is_not_found() && op.kind == OperationKind::Delete => {
                     return Ok(Poll::Done(None));
                 }
@@ -563,14 +585,21 @@ async fn final_result(
         OperationKind::Delete => Ok(None),
         OperationKind::CreateOrUpdate => match (&op.final_state, &op.location) {
             (FinalState::Location, Some(l)) => {
-                let resp = client
+                let sent = client
                     .send(
                         ArmRequest::get(l)
                             .api_version(op.api_version.clone())
-                            .progress(progress.clone()),
+                            .progress(progress.clone())
+                            .attempts(LOCATION_ATTEMPTS),
                     )
-                    .await?;
-                Ok(Some(resp.value()?))
+                    .await;
+                match sent {
+                    Ok(resp) => Ok(Some(resp.value()?)),
+                    Err(e) if location_failed(&e) => {
+                        fetch_resource(client, op, progress).await.map(Some)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             _ => fetch_resource(client, op, progress).await.map(Some),
         },
@@ -580,7 +609,8 @@ async fn final_result(
                     .send(
                         ArmRequest::get(l)
                             .api_version(op.api_version.clone())
-                            .progress(progress.clone()),
+                            .progress(progress.clone())
+                            .attempts(LOCATION_ATTEMPTS),
                     )
                     .await?;
                 let body = resp.value()?;
@@ -632,12 +662,15 @@ pub(super) fn operation_failed(op: &Operation, status: &str, error: Option<&Valu
                 "OperationCanceled".to_owned()
             }
         }),
-        message: text("message").unwrap_or_else(|| {
-            format!(
-                "The {} of {} ended with status {status}.",
-                op.label, op.resource_id
-            )
-        }),
+        message: super::client::with_details(
+            text("message").unwrap_or_else(|| {
+                format!(
+                    "The {} of {} ended with status {status}.",
+                    op.label, op.resource_id
+                )
+            }),
+            error,
+        ),
         status: 0,
         request_id: None,
     }

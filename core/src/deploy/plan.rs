@@ -50,7 +50,9 @@ impl Step {
         match self {
             Step::Cluster | Step::Provider => &[],
             Step::Subnet | Step::Storage | Step::Dns => &[Step::Cluster],
-            Step::Roles => &[Step::Storage],
+            // The provider's service principal appears only once Microsoft.StorageCache is
+            // registered (minutes later in a tenant that never had it).
+            Step::Roles => &[Step::Storage, Step::Provider],
             Step::Cache => &[Step::Provider, Step::Subnet],
             // The target reads the container through the cache RP's roles: all three first.
             Step::Target => &[Step::Cache, Step::Storage, Step::Roles],

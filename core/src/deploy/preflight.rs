@@ -16,7 +16,7 @@ use ipnet::Ipv4Net;
 use super::spec::{DEPLOYMENT_TAG, UpSpec};
 use super::steps::{keys, subnet};
 use crate::azure::ids::same_id;
-use crate::azure::{ArmClient, aks, dns, network};
+use crate::azure::{ArmClient, aks, dns, graph, network};
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::state::{Neighbours, State};
 use crate::{InvalidInput, Result};
@@ -26,6 +26,10 @@ use crate::{InvalidInput, Result};
 pub struct Preflight {
     pub cluster: aks::ManagedCluster,
     pub vnet: network::VirtualNetwork,
+    /// The HPC Cache resource provider's object id: given, or looked up before any write (a
+    /// Graph refusal must stop `up` before the storage account exists). `None`: Graph has
+    /// none yet; the roles step asks again after the provider's registration.
+    pub provider_principal: Option<String>,
 }
 
 /// A deployment stays on the cluster its state file records: refuse another one before any
@@ -70,7 +74,15 @@ pub async fn run(
     if let Some(node_rg) = cluster.properties.node_resource_group.as_deref() {
         check_dns(client, spec, state, neighbours, node_rg, &vnet).await?;
     }
-    Ok(Preflight { cluster, vnet })
+    let provider_principal = match &spec.provider_principal_id {
+        Some(id) => Some(id.clone()),
+        None => graph::provider_principal(client).await?,
+    };
+    Ok(Preflight {
+        cluster,
+        vnet,
+        provider_principal,
+    })
 }
 
 fn check_subnet(

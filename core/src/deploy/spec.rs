@@ -13,6 +13,9 @@ use crate::{InvalidInput, Result};
 /// The tag every resource `up` creates carries, so a resource can be traced to its deployment.
 pub const DEPLOYMENT_TAG: &str = "hpccache-deployment";
 
+/// The flag that gives the HPC Cache resource provider's object id.
+pub const PROVIDER_PRINCIPAL_FLAG: &str = "--provider-principal-id";
+
 /// `up`'s flags as typed (strings), with the documented defaults.
 #[derive(Debug, Clone)]
 pub struct UpArgs {
@@ -39,6 +42,9 @@ pub struct UpArgs {
     pub owner: Option<String>,
     pub dns_registration: bool,
     pub tags: Vec<String>,
+    /// `--provider-principal-id`: the HPC Cache resource provider's object id, so that no
+    /// Microsoft Graph lookup is needed.
+    pub provider_principal_id: Option<String>,
 }
 
 impl UpArgs {
@@ -63,6 +69,7 @@ impl UpArgs {
             owner: None,
             dns_registration: false,
             tags: Vec::new(),
+            provider_principal_id: None,
         }
     }
 }
@@ -94,6 +101,8 @@ pub struct UpSpec {
     pub dns_registration: bool,
     /// The user's tags plus [`DEPLOYMENT_TAG`].
     pub tags: BTreeMap<String, String>,
+    /// The HPC Cache resource provider's object id when given (no Graph lookup then).
+    pub provider_principal_id: Option<String>,
     /// Which values are defaults derived from the deployment rather than given: an existing
     /// deployment keeps what its state file records for those ([`UpSpec::keep_recorded`]).
     pub derived: Derived,
@@ -154,6 +163,11 @@ impl UpSpec {
                 .transpose()?,
             dns_registration: a.dns_registration,
             tags,
+            provider_principal_id: a
+                .provider_principal_id
+                .as_deref()
+                .map(|p| names::object_id(PROVIDER_PRINCIPAL_FLAG, p))
+                .transpose()?,
             derived,
             deployment,
         })

@@ -156,6 +156,30 @@ const AKS_CLUSTER: Rule = Rule {
 };
 
 /// A resource group name (`-g/--resource-group`).
+/// A Microsoft Entra object id (a GUID), lower-cased.
+pub fn object_id(flag: &str, v: &str) -> Result<String, InvalidInput> {
+    let t = v.trim();
+    let parts: Vec<&str> = t.split('-').collect();
+    let ok = parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()));
+    if ok {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(InvalidInput::new(
+            flag,
+            format!(
+                "'{v}' is not an object id (a GUID such as 00000000-0000-0000-0000-000000000000)"
+            ),
+        )
+        .hint(format!(
+            "The HPC Cache resource provider's is `az ad sp show --id {} --query id -o tsv`",
+            crate::azure::graph::STORAGE_CACHE_APP_ID
+        )))
+    }
+}
+
 pub fn resource_group(flag: &str, v: &str) -> Result<String, InvalidInput> {
     RESOURCE_GROUP.check(flag, v)
 }

@@ -1,0 +1,240 @@
+//! Issue 15 items 1–3 against the sandbox: a Resource Manager token is never sent to Microsoft
+//! Graph; `--provider-principal-id` replaces the Graph lookup; a Graph refusal stops `up`
+//! before anything is written; a provider principal that appears only after the provider's
+//! registration is waited for; an expired token says so.
+
+use hpccache_sandbox::token::Claims;
+use hpccache_sandbox::world::World;
+use hpccache_tests::{GUIDE_UP, Scratch, is_write};
+
+fn graph_requests(s: &Scratch) -> usize {
+    s.sandbox_requests()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or_default().starts_with("/graph"))
+        .count()
+}
+
+fn writes(s: &Scratch) -> usize {
+    s.sandbox_requests().iter().filter(|r| is_write(r)).count()
+}
+
+fn world_with(settings: impl FnOnce(&mut World)) -> World {
+    let mut w = World::new_default();
+    settings(&mut w);
+    w
+}
+
+#[test]
+fn an_arm_token_alone_is_not_sent_to_graph_and_asks_for_the_principal_id() {
+    let s = Scratch::new();
+    let world = s.save_world(&World::new_default());
+    let principal = World::load(&world).unwrap().cache_rp_object_id;
+    let out = s
+        .az_sandbox()
+        .env("HPCCACHE_ACCESS_TOKEN", "an-arm-token")
+        .args(GUIDE_UP)
+        .args(["-o", "none"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--provider-principal-id") && err.contains("HPCCACHE_GRAPH_TOKEN"),
+        "{err}"
+    );
+    assert_eq!(graph_requests(&s), 0, "the ARM token went to Graph");
+    assert_eq!(writes(&s), 0, "up wrote before failing");
+
+    let out = s
+        .az_sandbox()
+        .env("HPCCACHE_ACCESS_TOKEN", "an-arm-token")
+        .env("HPCCACHE_PROVIDER_PRINCIPAL_ID", &principal)
+        .args(GUIDE_UP)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(graph_requests(&s), 0);
+    let w = s.load_world();
+    let assigned = w
+        .of_type("Microsoft.Authorization/roleAssignments")
+        .filter(|r| r.body["properties"]["principalId"].as_str() == Some(principal.as_str()))
+        .count();
+    assert_eq!(assigned, 2, "both roles for the given principal");
+}
+
+#[test]
+fn a_bad_provider_principal_id_is_refused_before_any_request() {
+    let s = Scratch::new();
+    let out = s
+        .az_sandbox()
+        .args(GUIDE_UP)
+        .args(["--provider-principal-id", "HPC Cache Resource Provider"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--provider-principal-id"), "{err}");
+    assert!(s.sandbox_requests().is_empty());
+}
+
+#[test]
+fn a_graph_refusal_stops_up_before_any_write_and_names_the_flag() {
+    let s = Scratch::new();
+    let world = s.save_world(&world_with(|w| w.settings.graph_lookup_denied = Some(true)));
+    let principal = World::load(&world).unwrap().cache_rp_object_id;
+    let out = s
+        .az_sandbox()
+        .args(GUIDE_UP)
+        .args(["-o", "none"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--provider-principal-id") && err.contains("Authorization_RequestDenied"),
+        "{err}"
+    );
+    assert_eq!(graph_requests(&s), 1);
+    assert_eq!(
+        writes(&s),
+        0,
+        "the storage account (or anything) was written before the Graph lookup"
+    );
+
+    let out = s
+        .az_sandbox()
+        .args(GUIDE_UP)
+        .args([
+            "-o",
+            "none",
+            "--provider-principal-id",
+            &principal.to_ascii_uppercase(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(graph_requests(&s), 1, "no Graph call with the flag");
+}
+
+#[test]
+fn role_assign_takes_the_principal_id_and_names_it_when_graph_refuses() {
+    let s = Scratch::new();
+    let world = s.save_world(&world_with(|w| w.settings.graph_lookup_denied = Some(true)));
+    let principal = World::load(&world).unwrap().cache_rp_object_id;
+    let account = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.Storage/storageAccounts/nosuchaccount";
+    let out = s
+        .az_sandbox()
+        .args(["role", "assign", "--storage-account", account])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--provider-principal-id"), "{err}");
+    assert_eq!(writes(&s), 0);
+    let out = s
+        .az_sandbox()
+        .args([
+            "role",
+            "assign",
+            "--storage-account",
+            account,
+            "--provider-principal-id",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let before = graph_requests(&s);
+    let out = s
+        .az_sandbox()
+        .args([
+            "role",
+            "assign",
+            "--storage-account",
+            account,
+            "--provider-principal-id",
+            &principal,
+        ])
+        .output()
+        .unwrap();
+    // The account does not exist: the role write fails, but Graph was not asked.
+    assert!(!out.status.success());
+    assert_eq!(graph_requests(&s), before);
+}
+
+#[test]
+fn a_provider_principal_that_appears_after_registration_is_waited_for() {
+    let s = Scratch::new();
+    s.save_world(&world_with(|w| w.settings.rp_principal_absent = Some(true)));
+    // Sandbox time: the principal appears a scaled 600 s (0.6 s) after the registration.
+    let out = s
+        .az_sandbox_scaled("0.001")
+        .args(GUIDE_UP)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = s.sandbox_requests();
+    let statuses: Vec<u64> = log
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or_default().starts_with("/graph"))
+        .filter_map(|r| r["status"].as_u64())
+        .collect();
+    assert_eq!(
+        statuses.first(),
+        Some(&404),
+        "looked up before the registration: {statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    // The roles were written only once the provider was registered.
+    let register = log
+        .iter()
+        .position(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("/Microsoft.StorageCache/register")
+        })
+        .expect("registered");
+    let first_role = log
+        .iter()
+        .position(|r| {
+            r["method"] == "PUT"
+                && r["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("roleAssignments")
+        })
+        .expect("roles assigned");
+    assert!(register < first_role);
+}
+
+#[test]
+fn an_expired_token_says_when_it_expired_and_how_to_get_another() {
+    let s = Scratch::new();
+    let expired = Claims::arm(-3600).mint();
+    let out = s
+        .az_sandbox()
+        .env("HPCCACHE_ACCESS_TOKEN", &expired)
+        .args(["cache", "list", "-g", "myResourceGroup"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("expired at 20"), "{err}");
+    assert!(err.contains("az account get-access-token"), "{err}");
+    assert!(!err.contains(&expired), "the token leaked");
+}
