@@ -178,6 +178,13 @@ pub fn waits(session: &Session) -> Waits {
                 .max(Duration::from_secs(5));
             p
         },
+        subnet_release: {
+            let mut p = session.poll_policy(Wait::Resource);
+            p.timeout = session
+                .scaled(default.subnet_release.timeout)
+                .max(Duration::from_secs(5));
+            p
+        },
         ..default
     }
 }

@@ -729,3 +729,62 @@ pub fn request_for(op: &Operation, method: Method, body: Option<Value>) -> ArmRe
     req.body = body;
     req
 }
+
+/// Why a write to a vnet may be sent again: ARM refused it while another operation ran on the
+/// same vnet (409 `AnotherOperationInProgress`), or accepted it and then ended it `Canceled`,
+/// superseded by another operation (`CanceledAndSupersededDueToAnotherOperation`). Azure
+/// serializes every write that changes a vnet (its subnets, peerings, private DNS links).
+pub fn is_vnet_contention(e: &Error) -> bool {
+    match e {
+        Error::Arm { code, message, .. } => {
+            code.eq_ignore_ascii_case("AnotherOperationInProgress")
+                || code.eq_ignore_ascii_case("CanceledAndSupersededDueToAnotherOperation")
+                || message.contains("CanceledAndSupersededDueToAnotherOperation")
+        }
+        _ => false,
+    }
+}
+
+/// A subnet still used by the NICs of a deleted service, which Azure releases minutes after
+/// the delete (400 `InUseSubnetCannotBeDeleted`).
+pub fn is_subnet_in_use(e: &Error) -> bool {
+    matches!(e, Error::Arm { code, .. } if code.eq_ignore_ascii_case("InUseSubnetCannotBeDeleted"))
+}
+
+/// Runs `attempt` (a whole write: send and wait) again while it fails as `retry_if` says, at
+/// the poller's adaptive pace and for at most `policy.timeout`; the last error stands after
+/// that. Each retry is reported as [`Event::Retrying`].
+pub async fn again<T, F, Fut>(
+    client: &ArmClient,
+    policy: &PollPolicy,
+    progress: &Progress,
+    retry_if: impl Fn(&Error) -> bool,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let started = Instant::now();
+    let mut pace = Pace::new(client, policy);
+    let mut n = 0;
+    loop {
+        match attempt().await {
+            Err(e) if retry_if(&e) => {
+                let delay = pace.next(client, None);
+                if started.elapsed().saturating_add(delay) > policy.timeout {
+                    return Err(e);
+                }
+                n += 1;
+                progress.emit(Event::Retrying {
+                    step: progress.step_owned(),
+                    attempt: n,
+                    delay,
+                    reason: e.to_string(),
+                });
+                tokio::time::sleep(delay).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -27,6 +27,9 @@ pub struct Waits {
     /// How long the HPC Cache resource provider's service principal is looked for after the
     /// provider's registration (Azure: it appears within minutes).
     pub principal: PollPolicy,
+    /// How long `down` tries to delete a subnet the NICs of a deleted cache still hold (Azure
+    /// releases them minutes after the delete).
+    pub subnet_release: PollPolicy,
 }
 
 impl Default for Waits {
@@ -37,6 +40,7 @@ impl Default for Waits {
             role_retry_delay: Duration::from_secs(30),
             role_retries: 10,
             principal: PollPolicy::with_timeout(Duration::from_secs(15 * 60)),
+            subnet_release: PollPolicy::with_timeout(Duration::from_secs(20 * 60)),
         }
     }
 }
