@@ -106,6 +106,11 @@ pub struct UpCommand {
     /// Space-separated tags: key[=value] [key[=value] ...].
     #[arg(long, num_args = 0..)]
     pub tags: Vec<String>,
+    /// Resource group for the cache, its storage account and private DNS zone [default: the
+    /// group an existing deployment records, else the cluster's own group (-g)]. Not the
+    /// cluster's node resource group, which AKS can lock (restrictionLevel ReadOnly).
+    #[arg(long, value_name = "GROUP")]
+    pub cache_resource_group: Option<String>,
     /// Object id of the HPC Cache resource provider's service principal (`az ad sp show --id
     /// 4392ab71-2ce2-4b0d-8770-b352745c73f5 --query id -o tsv`). With it no Microsoft Graph
     /// lookup is made: for an identity Graph refuses, or a Resource Manager token alone.
@@ -157,6 +162,7 @@ impl UpCommand {
             dns_registration: self.dns_registration,
             tags: self.tags.clone(),
             provider_principal_id: self.provider_principal_id.clone(),
+            cache_resource_group: self.cache_resource_group.clone(),
         }
     }
 }

@@ -116,6 +116,7 @@ impl TokenSource for IdentityChain {
 pub struct EnvTokens {
     arm: AccessToken,
     graph: Option<AccessToken>,
+    arm_scope: String,
     graph_scope: String,
 }
 
@@ -124,6 +125,7 @@ impl EnvTokens {
         Self {
             arm: AccessToken::new(arm),
             graph: graph.map(AccessToken::new),
+            arm_scope: cloud.arm_scope(),
             graph_scope: cloud.graph_scope(),
         }
     }
@@ -132,7 +134,8 @@ impl EnvTokens {
 impl TokenSource for EnvTokens {
     fn token<'a>(&'a self, scope: &'a str) -> BoxFuture<'a, Result<AccessToken>> {
         Box::pin(async move {
-            if scope != self.graph_scope {
+            // A custom cloud without its own Graph endpoint has one scope for both.
+            if scope == self.arm_scope || scope != self.graph_scope {
                 return Ok(self.arm.clone());
             }
             self.graph.clone().ok_or_else(|| no_graph_token().into())

@@ -13,6 +13,9 @@ use crate::{InvalidInput, Result};
 /// The tag every resource `up` creates carries, so a resource can be traced to its deployment.
 pub const DEPLOYMENT_TAG: &str = "hpccache-deployment";
 
+/// The flag that names the group of the cache, storage account and DNS zone.
+pub const CACHE_GROUP_FLAG: &str = "--cache-resource-group";
+
 /// The flag that gives the HPC Cache resource provider's object id.
 pub const PROVIDER_PRINCIPAL_FLAG: &str = "--provider-principal-id";
 
@@ -45,6 +48,8 @@ pub struct UpArgs {
     /// `--provider-principal-id`: the HPC Cache resource provider's object id, so that no
     /// Microsoft Graph lookup is needed.
     pub provider_principal_id: Option<String>,
+    /// `--cache-resource-group`: where the cache, storage account and DNS zone go.
+    pub cache_resource_group: Option<String>,
 }
 
 impl UpArgs {
@@ -70,6 +75,7 @@ impl UpArgs {
             dns_registration: false,
             tags: Vec::new(),
             provider_principal_id: None,
+            cache_resource_group: None,
         }
     }
 }
@@ -103,6 +109,9 @@ pub struct UpSpec {
     pub tags: BTreeMap<String, String>,
     /// The HPC Cache resource provider's object id when given (no Graph lookup then).
     pub provider_principal_id: Option<String>,
+    /// The group for the cache, storage account and DNS zone when given; else the one the
+    /// deployment records, else the cluster's own group.
+    pub cache_resource_group: Option<String>,
     /// Which values are defaults derived from the deployment rather than given: an existing
     /// deployment keeps what its state file records for those ([`UpSpec::keep_recorded`]).
     pub derived: Derived,
@@ -163,6 +172,11 @@ impl UpSpec {
                 .transpose()?,
             dns_registration: a.dns_registration,
             tags,
+            cache_resource_group: a
+                .cache_resource_group
+                .as_deref()
+                .map(|g| names::resource_group(CACHE_GROUP_FLAG, g))
+                .transpose()?,
             provider_principal_id: a
                 .provider_principal_id
                 .as_deref()

@@ -15,7 +15,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let cluster = cluster_info(ctx)?;
     let zone = dns::zone_id(
         ctx.client.subscription(),
-        &cluster.node_resource_group,
+        &super::resources_group(ctx)?,
         &ctx.spec.dns_zone,
     );
     match dns::get_zone(&ctx.client, &zone).await? {
