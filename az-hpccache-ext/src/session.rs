@@ -391,14 +391,6 @@ fn profile_default_subscription() -> Option<String> {
         .map(|s| s.id.clone())
 }
 
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
 /// `--subscription` (id, or a name looked up in the list), else `AZURE_SUBSCRIPTION_ID`, else
 /// the Azure CLI's default, else the only subscription the token can see.
 async fn resolve_subscription(
@@ -410,7 +402,7 @@ async fn resolve_subscription(
     options: &ClientOptions,
 ) -> Result<String, CliError> {
     if let Some(v) = flag.map(str::trim).filter(|v| !v.is_empty()) {
-        if is_guid(v) {
+        if hpccache_core::spec::names::is_guid(v) {
             return Ok(v.to_ascii_lowercase());
         }
         let subs = list_subscriptions(cloud, tokens, options).await?;
@@ -479,15 +471,4 @@ async fn list_subscriptions(
             Some((id, name))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn guids_are_recognised() {
-        assert!(is_guid("00000000-0000-0000-0000-000000000000"));
-        assert!(!is_guid("My Subscription"));
-    }
 }

@@ -7,6 +7,32 @@ use hpccache_sandbox::token::Claims;
 use hpccache_sandbox::world::World;
 use hpccache_tests::{GUIDE_UP, Scratch, is_write};
 
+const ACCOUNT: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.Storage/storageAccounts/nosuchaccount";
+
+/// Runs `az-hpccache-ext --sandbox` with `env` and `args`: its exit code and stderr.
+fn az(s: &Scratch, env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String) {
+    let mut c = s.az_sandbox();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `up` of the guide's deployment with `extra` flags.
+fn up(s: &Scratch, env: &[(&str, &str)], extra: &[&str]) -> (Option<i32>, String) {
+    let args: Vec<&str> = GUIDE_UP
+        .iter()
+        .copied()
+        .chain(["-o", "none"])
+        .chain(extra.iter().copied())
+        .collect();
+    az(s, env, &args)
+}
+
 fn graph_requests(s: &Scratch) -> usize {
     s.sandbox_requests()
         .iter()
@@ -18,26 +44,22 @@ fn writes(s: &Scratch) -> usize {
     s.sandbox_requests().iter().filter(|r| is_write(r)).count()
 }
 
-fn world_with(settings: impl FnOnce(&mut World)) -> World {
+/// A scratch home whose sandbox world has `settings` applied; and the provider's object id.
+fn scratch_with(settings: impl FnOnce(&mut World)) -> (Scratch, String) {
+    let s = Scratch::new();
     let mut w = World::new_default();
     settings(&mut w);
-    w
+    let principal = w.cache_rp_object_id.clone();
+    s.save_world(&w);
+    (s, principal)
 }
 
 #[test]
 fn an_arm_token_alone_is_not_sent_to_graph_and_asks_for_the_principal_id() {
-    let s = Scratch::new();
-    let world = s.save_world(&World::new_default());
-    let principal = World::load(&world).unwrap().cache_rp_object_id;
-    let out = s
-        .az_sandbox()
-        .env("HPCCACHE_ACCESS_TOKEN", "an-arm-token")
-        .args(GUIDE_UP)
-        .args(["-o", "none"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (s, principal) = scratch_with(|_| {});
+    let token = ("HPCCACHE_ACCESS_TOKEN", "an-arm-token");
+    let (code, err) = up(&s, &[token], &[]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("--provider-principal-id") && err.contains("HPCCACHE_GRAPH_TOKEN"),
         "{err}"
@@ -45,19 +67,12 @@ fn an_arm_token_alone_is_not_sent_to_graph_and_asks_for_the_principal_id() {
     assert_eq!(graph_requests(&s), 0, "the ARM token went to Graph");
     assert_eq!(writes(&s), 0, "up wrote before failing");
 
-    let out = s
-        .az_sandbox()
-        .env("HPCCACHE_ACCESS_TOKEN", "an-arm-token")
-        .env("HPCCACHE_PROVIDER_PRINCIPAL_ID", &principal)
-        .args(GUIDE_UP)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, err) = up(
+        &s,
+        &[token, ("HPCCACHE_PROVIDER_PRINCIPAL_ID", &principal)],
+        &[],
     );
+    assert_eq!(code, Some(0), "{err}");
     assert_eq!(graph_requests(&s), 0);
     let w = s.load_world();
     let assigned = w
@@ -70,31 +85,21 @@ fn an_arm_token_alone_is_not_sent_to_graph_and_asks_for_the_principal_id() {
 #[test]
 fn a_bad_provider_principal_id_is_refused_before_any_request() {
     let s = Scratch::new();
-    let out = s
-        .az_sandbox()
-        .args(GUIDE_UP)
-        .args(["--provider-principal-id", "HPC Cache Resource Provider"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = up(
+        &s,
+        &[],
+        &["--provider-principal-id", "HPC Cache Resource Provider"],
+    );
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--provider-principal-id"), "{err}");
     assert!(s.sandbox_requests().is_empty());
 }
 
 #[test]
 fn a_graph_refusal_stops_up_before_any_write_and_names_the_flag() {
-    let s = Scratch::new();
-    let world = s.save_world(&world_with(|w| w.settings.graph_lookup_denied = Some(true)));
-    let principal = World::load(&world).unwrap().cache_rp_object_id;
-    let out = s
-        .az_sandbox()
-        .args(GUIDE_UP)
-        .args(["-o", "none"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (s, principal) = scratch_with(|w| w.settings.graph_lookup_denied = Some(true));
+    let (code, err) = up(&s, &[], &[]);
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("--provider-principal-id") && err.contains("Authorization_RequestDenied"),
         "{err}"
@@ -106,75 +111,35 @@ fn a_graph_refusal_stops_up_before_any_write_and_names_the_flag() {
         "the storage account (or anything) was written before the Graph lookup"
     );
 
-    let out = s
-        .az_sandbox()
-        .args(GUIDE_UP)
-        .args([
-            "-o",
-            "none",
-            "--provider-principal-id",
-            &principal.to_ascii_uppercase(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let upper = principal.to_ascii_uppercase();
+    let (code, err) = up(&s, &[], &["--provider-principal-id", &upper]);
+    assert_eq!(code, Some(0), "{err}");
     assert_eq!(graph_requests(&s), 1, "no Graph call with the flag");
 }
 
 #[test]
 fn role_assign_takes_the_principal_id_and_names_it_when_graph_refuses() {
-    let s = Scratch::new();
-    let world = s.save_world(&world_with(|w| w.settings.graph_lookup_denied = Some(true)));
-    let principal = World::load(&world).unwrap().cache_rp_object_id;
-    let account = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.Storage/storageAccounts/nosuchaccount";
-    let out = s
-        .az_sandbox()
-        .args(["role", "assign", "--storage-account", account])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (s, principal) = scratch_with(|w| w.settings.graph_lookup_denied = Some(true));
+    let assign = ["role", "assign", "--storage-account", ACCOUNT];
+    let (code, err) = az(&s, &[], &assign);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("--provider-principal-id"), "{err}");
     assert_eq!(writes(&s), 0);
-    let out = s
-        .az_sandbox()
-        .args([
-            "role",
-            "assign",
-            "--storage-account",
-            account,
-            "--provider-principal-id",
-            "x",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let mut bad = assign.to_vec();
+    bad.extend(["--provider-principal-id", "x"]);
+    assert_eq!(az(&s, &[], &bad).0, Some(2));
     let before = graph_requests(&s);
-    let out = s
-        .az_sandbox()
-        .args([
-            "role",
-            "assign",
-            "--storage-account",
-            account,
-            "--provider-principal-id",
-            &principal,
-        ])
-        .output()
-        .unwrap();
+    let mut good = assign.to_vec();
+    good.extend(["--provider-principal-id", principal.as_str()]);
+    let (code, _) = az(&s, &[], &good);
     // The account does not exist: the role write fails, but Graph was not asked.
-    assert!(!out.status.success());
+    assert_ne!(code, Some(0));
     assert_eq!(graph_requests(&s), before);
 }
 
 #[test]
 fn a_provider_principal_that_appears_after_registration_is_waited_for() {
-    let s = Scratch::new();
-    s.save_world(&world_with(|w| w.settings.rp_principal_absent = Some(true)));
+    let (s, _) = scratch_with(|w| w.settings.rp_principal_absent = Some(true));
     // Sandbox time: the principal appears a scaled 600 s (0.6 s) after the registration.
     let out = s
         .az_sandbox_scaled("0.001")
@@ -188,9 +153,10 @@ fn a_provider_principal_that_appears_after_registration_is_waited_for() {
         String::from_utf8_lossy(&out.stderr)
     );
     let log = s.sandbox_requests();
+    let path = |r: &serde_json::Value| r["path"].as_str().unwrap_or_default().to_owned();
     let statuses: Vec<u64> = log
         .iter()
-        .filter(|r| r["path"].as_str().unwrap_or_default().starts_with("/graph"))
+        .filter(|r| path(r).starts_with("/graph"))
         .filter_map(|r| r["status"].as_u64())
         .collect();
     assert_eq!(
@@ -202,22 +168,11 @@ fn a_provider_principal_that_appears_after_registration_is_waited_for() {
     // The roles were written only once the provider was registered.
     let register = log
         .iter()
-        .position(|r| {
-            r["path"]
-                .as_str()
-                .unwrap_or_default()
-                .ends_with("/Microsoft.StorageCache/register")
-        })
+        .position(|r| path(r).ends_with("/Microsoft.StorageCache/register"))
         .expect("registered");
     let first_role = log
         .iter()
-        .position(|r| {
-            r["method"] == "PUT"
-                && r["path"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("roleAssignments")
-        })
+        .position(|r| r["method"] == "PUT" && path(r).contains("roleAssignments"))
         .expect("roles assigned");
     assert!(register < first_role);
 }
@@ -226,14 +181,12 @@ fn a_provider_principal_that_appears_after_registration_is_waited_for() {
 fn an_expired_token_says_when_it_expired_and_how_to_get_another() {
     let s = Scratch::new();
     let expired = Claims::arm(-3600).mint();
-    let out = s
-        .az_sandbox()
-        .env("HPCCACHE_ACCESS_TOKEN", &expired)
-        .args(["cache", "list", "-g", "myResourceGroup"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = az(
+        &s,
+        &[("HPCCACHE_ACCESS_TOKEN", &expired)],
+        &["cache", "list", "-g", "myResourceGroup"],
+    );
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("expired at 20"), "{err}");
     assert!(err.contains("az account get-access-token"), "{err}");
     assert!(!err.contains(&expired), "the token leaked");

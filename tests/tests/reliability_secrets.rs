@@ -48,7 +48,7 @@ fn the_access_token_appears_in_nothing_a_run_produced() {
             "cache",
             "show",
             "-g",
-            "MC_myResourceGroup_myAKSCluster_eastus",
+            "myResourceGroup",
             "-n",
             "MyHpcCache",
             "--debug",

@@ -48,14 +48,6 @@ Examples:
     },
 }
 
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
 /// `--storage-account` as an id, or a name to look up. Checked before any request.
 pub enum AccountRef {
     Id(ResourceId),
@@ -96,7 +88,7 @@ pub fn run(cli: &Cli, cmd: &RoleCommand) -> Result<(), CliError> {
     } = cmd;
     let account = account_ref("--storage-account", storage_account)?;
     if let Some(a) = assignee
-        && !is_guid(a)
+        && !hpccache_core::spec::names::is_guid(a)
     {
         return Err(InvalidInput::new("--assignee", format!("'{a}' is not an object id"))
             .hint("Pass the principal's object id (a GUID), e.g. from `az ad sp show --id <appId> --query id -o tsv`")

@@ -362,18 +362,13 @@ pub async fn delete_link(
     policy: &lro::PollPolicy,
     progress: &crate::progress::Progress,
 ) -> Result<()> {
-    lro::again(
+    lro::delete_retrying(
         client,
+        policy,
         policy,
         progress,
         lro::is_vnet_contention,
-        || async {
-            match begin_delete_link(client, link).await {
-                Ok(p) => p.wait(client, policy).await.map(|_| ()),
-                Err(e) if e.is_not_found() => Ok(()),
-                Err(e) => Err(e),
-            }
-        },
+        || begin_delete_link(client, link),
     )
     .await
 }

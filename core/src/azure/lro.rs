@@ -788,3 +788,27 @@ where
         }
     }
 }
+
+/// Deletes a resource and waits until it is gone (one already gone counts), sending the delete
+/// again while it fails as `retry_if` says, for at most `retry.timeout` (see [`again`]).
+pub async fn delete_retrying<F, Fut>(
+    client: &ArmClient,
+    policy: &PollPolicy,
+    retry: &PollPolicy,
+    progress: &Progress,
+    retry_if: impl Fn(&Error) -> bool,
+    begin: F,
+) -> Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Poller>>,
+{
+    again(client, retry, progress, retry_if, || async {
+        match begin().await {
+            Ok(p) => p.wait(client, policy).await.map(|_| ()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}

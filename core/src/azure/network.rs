@@ -182,12 +182,8 @@ pub async fn delete_subnet(
     progress: &crate::progress::Progress,
 ) -> Result<()> {
     let retry = |e: &crate::Error| lro::is_vnet_contention(e) || lro::is_subnet_in_use(e);
-    lro::again(client, release, progress, retry, || async {
-        match begin_delete_subnet(client, subnet).await {
-            Ok(p) => p.wait(client, policy).await.map(|_| ()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+    lro::delete_retrying(client, policy, release, progress, retry, || {
+        begin_delete_subnet(client, subnet)
     })
     .await
 }

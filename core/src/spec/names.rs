@@ -156,15 +156,20 @@ const AKS_CLUSTER: Rule = Rule {
 };
 
 /// A resource group name (`-g/--resource-group`).
+/// Whether `s` is a GUID (`00000000-0000-0000-0000-000000000000`): object, tenant and
+/// subscription ids.
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// A Microsoft Entra object id (a GUID), lower-cased.
 pub fn object_id(flag: &str, v: &str) -> Result<String, InvalidInput> {
     let t = v.trim();
-    let parts: Vec<&str> = t.split('-').collect();
-    let ok = parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()));
-    if ok {
+    if is_guid(t) {
         Ok(t.to_ascii_lowercase())
     } else {
         Err(InvalidInput::new(
@@ -351,6 +356,17 @@ pub fn dns_record_set(flag: &str, v: &str) -> Result<String, InvalidInput> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn guids_are_recognised() {
+        assert!(is_guid("00000000-0000-0000-0000-000000000000"));
+        assert!(!is_guid("My Subscription"));
+        assert_eq!(
+            object_id("--x", " AAAAAAAA-0000-0000-0000-00000000000A ").as_deref(),
+            Ok("aaaaaaaa-0000-0000-0000-00000000000a")
+        );
+        assert!(object_id("--x", "nope").is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
 
