@@ -127,7 +127,12 @@ impl Session {
             g.azure.arm_endpoint.as_deref(),
             g.azure.graph_endpoint.as_deref(),
         )?;
-        let tokens = credential::from_env(&cloud)?;
+        let wanted = g
+            .subscription
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| env(ENV_SUBSCRIPTION));
+        let tokens = credential::for_subscription(&cloud, wanted.as_deref())?;
         let options = client_options(&progress, 1.0);
         let subscription_id = runtime.block_on(resolve_subscription(
             g.subscription.as_deref(),
@@ -202,7 +207,16 @@ impl Session {
             })?;
         let running = sandbox.running();
         let cloud = Cloud::custom(&running.arm_endpoint(), Some(&running.graph_endpoint()))?;
-        let tokens: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
+        // A token from the environment is a Resource Manager token, as against Azure: Graph
+        // gets HPCCACHE_GRAPH_TOKEN or nothing. The sandbox's own token serves both.
+        let tokens: Arc<dyn TokenSource> = match env(ENV_ACCESS_TOKEN) {
+            Some(arm) => Arc::new(credential::EnvTokens::new(
+                &cloud,
+                arm,
+                env(credential::ENV_GRAPH_TOKEN),
+            )),
+            None => Arc::new(StaticToken::new(token)),
+        };
         // The sandbox already scales the Retry-After it sends; the client must not scale again.
         let mut options = client_options(&progress, 1.0);
         // RELIABILITY.md (fix 1): the retry backoff is a delay the tool chooses itself, like
@@ -371,26 +385,10 @@ pub fn explicit_state_file(g: &GlobalArgs) -> Option<PathBuf> {
 /// `isDefault` subscription of the Azure CLI's profile (`~/.azure/azureProfile.json`, or
 /// `$AZURE_CONFIG_DIR/azureProfile.json`).
 fn profile_default_subscription() -> Option<String> {
-    let dir = env("AZURE_CONFIG_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::home_dir().map(|h| h.join(".azure")))?;
-    let text = std::fs::read_to_string(dir.join("azureProfile.json")).ok()?;
-    // az writes this file with a UTF-8 byte-order mark.
-    let doc: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
-    doc.get("subscriptions")?
-        .as_array()?
-        .iter()
-        .find(|s| s.get("isDefault").and_then(Value::as_bool) == Some(true))
-        .and_then(|s| s.get("id").and_then(Value::as_str))
-        .map(str::to_owned)
-}
-
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+    let dir = hpccache_core::azure::az_profile::config_dir()?;
+    hpccache_core::azure::az_profile::Profile::read(&dir)?
+        .default_subscription()
+        .map(|s| s.id.clone())
 }
 
 /// `--subscription` (id, or a name looked up in the list), else `AZURE_SUBSCRIPTION_ID`, else
@@ -404,7 +402,7 @@ async fn resolve_subscription(
     options: &ClientOptions,
 ) -> Result<String, CliError> {
     if let Some(v) = flag.map(str::trim).filter(|v| !v.is_empty()) {
-        if is_guid(v) {
+        if hpccache_core::spec::names::is_guid(v) {
             return Ok(v.to_ascii_lowercase());
         }
         let subs = list_subscriptions(cloud, tokens, options).await?;
@@ -473,15 +471,4 @@ async fn list_subscriptions(
             Some((id, name))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn guids_are_recognised() {
-        assert!(is_guid("00000000-0000-0000-0000-000000000000"));
-        assert!(!is_guid("My Subscription"));
-    }
 }

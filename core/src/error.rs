@@ -118,6 +118,16 @@ pub enum Error {
     )]
     Auth(String),
 
+    /// A bearer token was refused because it expired (ARM or Graph answered 401).
+    #[error("the access token for {what} expired at {at}; get a new one with {hint}")]
+    TokenExpired {
+        /// "Resource Manager" or "Microsoft Graph".
+        what: String,
+        /// RFC 3339 UTC.
+        at: String,
+        hint: String,
+    },
+
     /// Something the tools look up in Azure is not there or is ambiguous (the cluster's vnet,
     /// a role definition), with what to do about it.
     #[error("cannot find {what}: {reason}")]

@@ -9,7 +9,7 @@
 //!
 //! | setting (world file) | environment | default | effect |
 //! |---|---|---|---|
-//! | `vnetContention` | `HPCCACHE_SANDBOX_VNET_CONTENTION` | off | writes that change one vnet (subnets, the vnet, peerings, private DNS links to it) are serialized: a second one while another runs is refused 409 `AnotherOperationInProgress` or cancels the earlier one (`CanceledAndSupersededDueToAnotherOperation`), chosen by the fault seed |
+//! | `vnetContention` | `HPCCACHE_SANDBOX_VNET_CONTENTION` | on | writes that change one vnet (subnets, the vnet, peerings, private DNS links to it) are serialized: a second one while another runs is refused 409 `AnotherOperationInProgress` or cancels the earlier one (`CanceledAndSupersededDueToAnotherOperation`), chosen by the fault seed |
 //! | `asyncNicRelease` | `HPCCACHE_SANDBOX_ASYNC_NIC_RELEASE` | off | a deleted cache's NIC stays in its subnet for [`NIC_RELEASE_SECONDS`] (scaled): deleting the subnet meanwhile is 400 `InUseSubnetCannotBeDeleted` |
 //! | `graphLookupDenied` | – | off | Microsoft Graph answers the service-principal lookup 403 `Authorization_RequestDenied` (an identity without Application.Read.All) |
 //! | `rpPrincipalAbsent` | – | off | the tenant never had the HPC Cache resource provider's service principal: Graph answers 404 until [`PRINCIPAL_APPEARS_SECONDS`] (scaled) after `Microsoft.StorageCache` is Registered |
@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::sandbox::SandboxError;
 
-/// Whether vnet writes are serialized when nothing chose. Off until the tools stop running a
-/// subnet write and a private DNS link to the same vnet at once.
-pub const VNET_CONTENTION_DEFAULT: bool = false;
+/// Whether vnet writes are serialized when nothing chose. On, as in Azure, since the tools
+/// order their writes to one vnet and send a contended one again (issue 15 item 5).
+pub const VNET_CONTENTION_DEFAULT: bool = true;
 /// Whether a deleted cache's NIC lingers when nothing chose. Off until `down` waits for the
 /// subnet to be released.
 pub const ASYNC_NIC_RELEASE_DEFAULT: bool = false;

@@ -82,6 +82,7 @@ impl Scratch {
             .env_remove("HPCCACHE_STATE")
             .env_remove("AZURE_CORE_OUTPUT")
             .env_remove("AZURE_CORE_ONLY_SHOW_ERRORS")
+            .env_remove("AZURE_CONFIG_DIR")
             .env_remove("KUBECONFIG");
         c
     }
@@ -96,6 +97,8 @@ impl Scratch {
             .env("HPCCACHE_SANDBOX_LOG", self.sandbox_log())
             .env_remove("HPCCACHE_SANDBOX_FAULTS")
             .env_remove("HPCCACHE_ACCESS_TOKEN")
+            .env_remove("HPCCACHE_GRAPH_TOKEN")
+            .env_remove("HPCCACHE_PROVIDER_PRINCIPAL_ID")
             .env_remove("HPCCACHE_ARM_ENDPOINT")
             .env_remove("HPCCACHE_GRAPH_ENDPOINT")
             .env_remove("AZURE_SUBSCRIPTION_ID")
@@ -584,6 +587,11 @@ impl ServedSandbox {
             .env("HPCCACHE_GRAPH_ENDPOINT", self.graph_endpoint())
             .env(
                 "HPCCACHE_ACCESS_TOKEN",
+                hpccache_sandbox::sandbox::DEFAULT_TOKEN,
+            )
+            // A Resource Manager token is not sent to Graph: the sandbox's token for it too.
+            .env(
+                "HPCCACHE_GRAPH_TOKEN",
                 hpccache_sandbox::sandbox::DEFAULT_TOKEN,
             )
             .env_remove("HPCCACHE_SANDBOX")

@@ -145,7 +145,34 @@ pub async fn cluster_client(
     let cluster = doc.cluster.clone().ok_or_else(|| {
         CliError::Runtime("the state file names no cluster yet: run `up` first".into())
     })?;
-    let id = ResourceId::parse(&cluster.id).map_err(CliError::Core)?;
+    cluster_client_by_id(session, &cluster.id).await
+}
+
+/// Before `up --backend amlfs --attach` writes anything: a cluster without a ready Lustre
+/// CSI driver could never mount the filesystem, which takes ten minutes or more to create,
+/// so it is refused first, with the install steps. Reads only (the cluster, its credential,
+/// the driver's objects).
+pub async fn require_lustre_driver(
+    session: &Session,
+    resource_group: &str,
+    cluster: &str,
+) -> Result<(), CliError> {
+    let id = aks::cluster_id(session.arm.subscription(), resource_group, cluster);
+    let client = cluster_client_by_id(session, id.as_str()).await?;
+    hpccache_core::kube::driver::require(
+        &client,
+        "nothing was created in Azure or applied in the cluster",
+    )
+    .await
+    .map_err(|e| {
+        CliError::Runtime(e.to_string()).with_hint(
+            "Install the driver, then run the same `up` again; or leave out --attach and mount later with `kubectl hpccache mount`",
+        )
+    })
+}
+
+async fn cluster_client_by_id(session: &Session, id: &str) -> Result<::kube::Client, CliError> {
+    let id = ResourceId::parse(id).map_err(CliError::Core)?;
     let kubeconfig = aks::list_cluster_user_credential(&session.arm, &id).await?;
     let kubeconfig = String::from_utf8(kubeconfig)
         .map_err(|_| CliError::Runtime("the cluster's kubeconfig is not UTF-8".into()))?;

@@ -150,21 +150,19 @@ pub fn run(cli: &Cli, cmd: &DnsCommand) -> Result<(), CliError> {
                     {
                         serde_json::to_value(&l).unwrap_or(Value::Null)
                     }
-                    _ => {
-                        let p = dns::begin_put_link(
+                    _ => serde_json::to_value(
+                        dns::converge_link(
                             client,
                             &link_id,
                             vnet_id.as_str(),
                             *dns_registration,
                             &tags,
+                            &policy,
+                            &session.progress,
                         )
-                        .await?;
-                        match p.wait(client, &policy).await? {
-                            Some(v) => v,
-                            None => serde_json::to_value(dns::get_link(client, &link_id).await?)
-                                .unwrap_or(Value::Null),
-                        }
-                    }
+                        .await?,
+                    )
+                    .unwrap_or(Value::Null),
                 };
                 let records = match dns::get_a_record_set(client, &zone_id, &record).await? {
                     Some(r) if same_addresses(&r, &addresses) => r,

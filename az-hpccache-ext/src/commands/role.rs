@@ -27,26 +27,25 @@ pub enum RoleCommand {
     #[command(after_help = "\
 Examples:
   Let the cache reach the account's containers:
-    az-hpccache-ext role assign --storage-account $STORAGE_ACCOUNT_ID")]
+    az-hpccache-ext role assign --storage-account $STORAGE_ACCOUNT_ID
+
+  The same without a Microsoft Graph lookup:
+    az-hpccache-ext role assign --storage-account $STORAGE_ACCOUNT_ID --provider-principal-id $(az ad sp show --id 4392ab71-2ce2-4b0d-8770-b352745c73f5 --query id -o tsv)")]
     Assign {
         /// Resource id (or name) of the storage account; the scope of the assignments.
         #[arg(long)]
         storage_account: String,
         /// Object id of the principal [default: the HPC Cache resource provider's service principal].
-        #[arg(long)]
+        #[arg(long, conflicts_with = "provider_principal_id")]
         assignee: Option<String>,
+        /// Object id of the HPC Cache resource provider's service principal, so that it is not
+        /// looked up through Microsoft Graph (an identity Graph refuses, an ARM token alone).
+        #[arg(long, env = "HPCCACHE_PROVIDER_PRINCIPAL_ID", value_name = "OBJECT_ID")]
+        provider_principal_id: Option<String>,
         /// Type of the assignee: ServicePrincipal, User or Group.
         #[arg(long, default_value = "ServicePrincipal", value_parser = ["ServicePrincipal", "User", "Group"])]
         assignee_principal_type: String,
     },
-}
-
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// `--storage-account` as an id, or a name to look up. Checked before any request.
@@ -85,27 +84,39 @@ pub fn run(cli: &Cli, cmd: &RoleCommand) -> Result<(), CliError> {
         storage_account,
         assignee,
         assignee_principal_type,
+        provider_principal_id,
     } = cmd;
     let account = account_ref("--storage-account", storage_account)?;
     if let Some(a) = assignee
-        && !is_guid(a)
+        && !hpccache_core::spec::names::is_guid(a)
     {
         return Err(InvalidInput::new("--assignee", format!("'{a}' is not an object id"))
             .hint("Pass the principal's object id (a GUID), e.g. from `az ad sp show --id <appId> --query id -o tsv`")
             .into());
     }
+    let given = match (assignee, provider_principal_id) {
+        (Some(a), _) => Some(a.to_ascii_lowercase()),
+        (None, Some(p)) => Some(hpccache_core::spec::names::object_id(
+            "--provider-principal-id",
+            p,
+        )?),
+        (None, None) => None,
+    };
     let session = Session::open(cli)?;
     let result = session.run(async {
         let client = &session.arm;
-        let scope = resolve_account(client, &account, None).await?;
-        let principal = match assignee {
-            Some(a) => a.to_ascii_lowercase(),
-            None => {
-                graph::service_principal_by_app_id(client, graph::STORAGE_CACHE_APP_ID)
-                    .await?
-                    .id
-            }
+        // The principal first: a Graph refusal must come before anything is written.
+        let principal = match given {
+            Some(p) => p,
+            None => graph::provider_principal(client).await?.ok_or_else(|| {
+                CliError::Runtime(format!(
+                    "Microsoft Graph has no service principal of the HPC Cache resource provider ({}) in this tenant",
+                    graph::STORAGE_CACHE_APP_ID
+                ))
+                .with_hint("Register the provider (az-hpccache-ext provider register), wait a few minutes and run this again, or pass --provider-principal-id")
+            })?,
         };
+        let scope = resolve_account(client, &account, None).await?;
         assign(client, scope.as_str(), &principal, assignee_principal_type).await
     });
     session.close()?;

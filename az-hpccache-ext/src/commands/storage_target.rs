@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use hpccache_core::Error as CoreError;
 use hpccache_core::azure::cache::{self, StorageTarget};
 use hpccache_core::azure::ids::same_id;
 use hpccache_core::azure::{ResourceId, storage};
@@ -136,34 +135,52 @@ pub fn run_blob(cli: &Cli, cmd: &BlobTargetCommand) -> Result<(), CliError> {
     let (_, target_id) = target.ids(&session.subscription_id)?;
     let result = session.run(async {
         let client = &session.arm;
-        let account_id = match resolve_account(client, &account, Some(&target.resource_group)).await {
+        let account_id = match resolve_account(client, &account, Some(&target.resource_group)).await
+        {
             Ok(id) => id,
             Err(_) => resolve_account(client, &account, None).await?,
         };
         let container_id = storage::container_id(&account_id, &container);
         match cache::get_storage_target(client, &target_id).await {
-            Ok(t) if is_same(&t, container_id.as_str(), &path) && !failed(&t) => return Ok(shape::flat(&t)),
+            Ok(t) if is_same(&t, container_id.as_str(), &path) && !failed(&t) => {
+                return Ok(shape::flat(&t));
+            }
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
         }
-        let mut attempt = 1;
-        loop {
-            let poller = cache::begin_create_blob_target(client, &target_id, container_id.as_str(), &path).await?;
-            if *no_wait {
-                return Ok(poller.initial().value().map(shape::flatten).unwrap_or(Value::Null));
-            }
-            match poller.wait(client, &session.poll_policy(Wait::StorageTarget)).await {
-                Ok(Some(v)) => return Ok(shape::flatten(v)),
-                Ok(None) => return Ok(shape::flat(&cache::get_storage_target(client, &target_id).await?)),
-                Err(e) if attempt < PROPAGATION_ATTEMPTS && roles_not_ready(&e) => {
-                    let delay = session.scaled(PROPAGATION_DELAY).max(Duration::from_millis(20));
-                    tracing::warn!("The cache cannot reach the container yet (role assignments propagate); retrying in {} s", delay.as_secs());
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if *no_wait {
+            let poller =
+                cache::begin_create_blob_target(client, &target_id, container_id.as_str(), &path)
+                    .await?;
+            return Ok(poller
+                .initial()
+                .value()
+                .map(shape::flatten)
+                .unwrap_or(Value::Null));
+        }
+        let retry = cache::TargetRetry {
+            delay: session
+                .scaled(PROPAGATION_DELAY)
+                .max(Duration::from_millis(20)),
+            retries: PROPAGATION_ATTEMPTS - 1,
+        };
+        let policy = session.poll_policy(Wait::StorageTarget);
+        match cache::create_blob_target(
+            client,
+            &target_id,
+            container_id.as_str(),
+            &path,
+            &policy,
+            &retry,
+            &session.progress,
+        )
+        .await?
+        {
+            Some(v) => Ok(shape::flatten(v)),
+            None => Ok(shape::flat(
+                &cache::get_storage_target(client, &target_id).await?,
+            )),
         }
     });
     session.close()?;
@@ -241,15 +258,4 @@ fn failed(t: &StorageTarget) -> bool {
         .provisioning_state
         .as_deref()
         .is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
-}
-
-/// The cache could not reach the container because its role assignments are not effective yet.
-fn roles_not_ready(e: &CoreError) -> bool {
-    match e {
-        CoreError::Arm { message, .. } => {
-            let m = message.to_ascii_lowercase();
-            m.contains("role assignment") || m.contains("unable to access the storage container")
-        }
-        _ => false,
-    }
 }

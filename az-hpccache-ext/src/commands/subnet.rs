@@ -141,11 +141,14 @@ async fn create(
     }
     let chosen = cidr::plan(prefix, size, &spaces, &others, service, pod)?;
     let subnet_id = vnet_id.child("subnets", name);
-    let poller =
-        network::begin_create_subnet(&session.arm, &subnet_id, &chosen.to_string()).await?;
-    let body = poller
-        .wait(&session.arm, &session.poll_policy(Wait::Resource))
-        .await?;
+    let body = network::create_subnet(
+        &session.arm,
+        &subnet_id,
+        &chosen.to_string(),
+        &session.poll_policy(Wait::Resource),
+        &session.progress,
+    )
+    .await?;
     match body {
         Some(v) => Ok(shape::flatten(v)),
         None => Ok(shape::flat(

@@ -195,6 +195,17 @@ pub struct UpCommand {
     /// Space-separated tags: key[=value] [key[=value] ...].
     #[arg(long, num_args = 0..)]
     pub tags: Vec<String>,
+    /// Resource group for the cache or filesystem, its storage account and private DNS zone [default: the
+    /// group an existing deployment records, else the cluster's own group (-g)]. Not the
+    /// cluster's node resource group, which AKS can lock (restrictionLevel ReadOnly).
+    #[arg(long, value_name = "GROUP")]
+    pub cache_resource_group: Option<String>,
+    /// Object id of the HPC Cache Resource Provider's service principal, which Managed Lustre's
+    /// blob integration uses too (`az ad sp show --id 4392ab71-2ce2-4b0d-8770-b352745c73f5
+    /// --query id -o tsv`). With it no Microsoft Graph lookup is made: for an identity Graph
+    /// refuses, or a Resource Manager token alone.
+    #[arg(long, env = "HPCCACHE_PROVIDER_PRINCIPAL_ID", value_name = "OBJECT_ID")]
+    pub provider_principal_id: Option<String>,
     /// Do not wait for the long-running operation to finish.
     #[arg(long)]
     pub no_wait: bool,
@@ -330,6 +341,8 @@ impl UpCommand {
         a.owner = self.owner.clone();
         a.dns_registration = self.dns_registration;
         a.tags = self.tags.clone();
+        a.provider_principal_id = self.provider_principal_id.clone();
+        a.cache_resource_group = self.cache_resource_group.clone();
         a.amlfs = (backend == Backend::Amlfs).then(|| AmlfsArgs {
             sku: self.sku.clone(),
             capacity_tib: self.capacity_tib.clone(),
@@ -388,6 +401,20 @@ pub fn waits(session: &Session) -> Waits {
         role_retry_delay: session
             .scaled(default.role_retry_delay)
             .max(Duration::from_millis(20)),
+        principal: {
+            let mut p = session.poll_policy(Wait::Provider);
+            p.timeout = session
+                .scaled(default.principal.timeout)
+                .max(Duration::from_secs(5));
+            p
+        },
+        subnet_release: {
+            let mut p = session.poll_policy(Wait::Resource);
+            p.timeout = session
+                .scaled(default.subnet_release.timeout)
+                .max(Duration::from_secs(5));
+            p
+        },
         ..default
     }
 }
@@ -508,6 +535,10 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     let waits = opts.waits.clone();
     let progress = opts.progress.clone();
     let result = session.run(async {
+        if backend == Backend::Amlfs && cmd.attach && !cmd.dry_run {
+            super::attach::require_lustre_driver(&session, &asked.resource_group, &asked.cluster)
+                .await?;
+        }
         let report = deploy::up(&session.arm, spec, store, opts)
             .await
             .map_err(|f| failure(f, &state_path))?;

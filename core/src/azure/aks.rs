@@ -30,6 +30,14 @@ pub struct ClusterProperties {
     pub network_profile: Option<NetworkProfile>,
     #[serde(default)]
     pub agent_pool_profiles: Vec<AgentPoolProfile>,
+    pub node_resource_group_profile: Option<NodeResourceGroupProfile>,
+}
+
+/// Node resource group lockdown: `ReadOnly` denies every write in it to all but AKS.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeResourceGroupProfile {
+    pub restriction_level: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -55,6 +63,15 @@ pub struct AgentPoolProfile {
 }
 
 impl ManagedCluster {
+    /// Whether the node resource group is locked down (`restrictionLevel: ReadOnly`).
+    pub fn node_resource_group_read_only(&self) -> bool {
+        self.properties
+            .node_resource_group_profile
+            .as_ref()
+            .and_then(|p| p.restriction_level.as_deref())
+            .is_some_and(|l| l.eq_ignore_ascii_case("ReadOnly"))
+    }
+
     /// Service CIDRs (dual-stack clusters have several); empty when the profile has none.
     pub fn service_cidrs(&self) -> Vec<String> {
         let Some(n) = &self.properties.network_profile else {

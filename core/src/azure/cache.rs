@@ -408,7 +408,6 @@ pub fn blob_target_body(container_id: &str, namespace_path: &str) -> Value {
             "junctions": [{
                 "namespacePath": namespace_path,
                 "targetPath": "/",
-                "nfsExport": "/",
                 "nfsAccessPolicy": "default"
             }]
         }
@@ -434,6 +433,60 @@ pub async fn begin_create_blob_target(
         Some(blob_target_body(container_id, namespace_path)),
     );
     lro::start(client, req, op).await
+}
+
+/// How long, and how often, a blob target whose creation failed is tried again.
+#[derive(Debug, Clone)]
+pub struct TargetRetry {
+    /// Pause between attempts.
+    pub delay: std::time::Duration,
+    /// Attempts after the first.
+    pub retries: u32,
+}
+
+/// Whether a blob target's creation may succeed when sent again: the cache's role assignments
+/// take minutes to reach it, and Azure reports that in several ways (issue 15 item 6): the
+/// operation `Failed` with `StorageTargetCreationFailed` (any case) or an internal error with
+/// no cause, or the PUT refused at once with 400. Only refusals of the caller (401, 403, 404)
+/// are final.
+pub fn target_may_succeed_later(e: &crate::Error) -> bool {
+    matches!(e, crate::Error::Arm { status, .. } if !matches!(status, 401 | 403 | 404))
+}
+
+/// Creates (or re-creates) a blob target and waits for it, sending it again for a bounded time
+/// while it fails as [`target_may_succeed_later`] says: run it after the roles were assigned.
+pub async fn create_blob_target(
+    client: &ArmClient,
+    target: &ResourceId,
+    container_id: &str,
+    namespace_path: &str,
+    policy: &lro::PollPolicy,
+    retry: &TargetRetry,
+    progress: &crate::progress::Progress,
+) -> Result<Option<Value>> {
+    let mut attempt = 0;
+    loop {
+        let result = async {
+            begin_create_blob_target(client, target, container_id, namespace_path)
+                .await?
+                .wait(client, policy)
+                .await
+        }
+        .await;
+        match result {
+            Err(e) if attempt < retry.retries && target_may_succeed_later(&e) => {
+                attempt += 1;
+                progress.emit(crate::progress::Event::Retrying {
+                    step: progress.step_owned(),
+                    attempt,
+                    delay: retry.delay,
+                    reason: e.to_string(),
+                });
+                tokio::time::sleep(retry.delay).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 pub async fn get_storage_target(client: &ArmClient, target: &ResourceId) -> Result<StorageTarget> {

@@ -26,6 +26,11 @@ use crate::{Error, Result};
 /// Log target for `--debug` (binaries enable it with `hpccache::azure=debug`).
 pub const LOG_TARGET: &str = "hpccache::azure";
 
+/// Pages [`ArmClient::list`] follows before calling the list endless (ten million items at
+/// ARM's usual 1000 a page; a million at private DNS's 100). It used to stop silently at
+/// 1000 pages (issue 15 item 9).
+pub const MAX_PAGES: usize = 10_000;
+
 /// HTTP statuses worth another try: the server did not do the work, or may do it next time.
 const TRANSIENT: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
@@ -132,6 +137,10 @@ pub struct ArmRequest {
     /// them a body of their own, e.g. checkAmlFSSubnets' 400): returned as an
     /// [`ArmResponse`], never retried.
     pub accept: Vec<u16>,
+    /// Fewer attempts than the client's policy: a poll, which the poller repeats at its own
+    /// pace anyway, must not spend the whole retry budget on an operation URL that keeps
+    /// failing (issue 15 item 8).
+    pub max_attempts: Option<u32>,
 }
 
 impl ArmRequest {
@@ -145,6 +154,7 @@ impl ArmRequest {
             retry_non_idempotent: false,
             progress: None,
             accept: Vec::new(),
+            max_attempts: None,
         }
     }
 
@@ -175,6 +185,12 @@ impl ArmRequest {
 
     pub fn progress(mut self, p: Progress) -> Self {
         self.progress = Some(p);
+        self
+    }
+
+    /// At most `n` attempts (see [`ArmRequest::max_attempts`]).
+    pub fn attempts(mut self, n: u32) -> Self {
+        self.max_attempts = Some(n.max(1));
         self
     }
 
@@ -405,6 +421,9 @@ impl ArmClient {
         // One id per logical request: its retries share it, so they correlate in Azure's logs.
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let policy = &self.inner.options.retry;
+        let max_attempts = req
+            .max_attempts
+            .map_or(policy.max_attempts, |n| n.min(policy.max_attempts));
         let may_repeat = req.method.is_idempotent() || req.retry_non_idempotent;
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
@@ -454,6 +473,11 @@ impl ArmClient {
                             url,
                         });
                     }
+                    if resp.status == 401
+                        && let Some(expired) = expired_token(token.secret(), audience, &resp)
+                    {
+                        return Err(expired);
+                    }
                     let error = arm_error(&resp);
                     // A 429 means the request was turned away unprocessed: always safe to resend.
                     let retryable =
@@ -461,8 +485,10 @@ impl ArmClient {
                     if !retryable {
                         return Err(error);
                     }
+                    // A server's Retry-After is honoured even beyond `max_delay` (Azure asks for
+                    // minutes when throttling hard); the overall budget below still bounds it.
                     let delay = match retry_after(&resp.headers) {
-                        Some(d) => self.scaled(d).min(policy.max_delay),
+                        Some(d) => self.scaled(d),
                         None => backoff(policy, attempt),
                     };
                     (
@@ -496,7 +522,7 @@ impl ArmClient {
                     (backoff(policy, attempt), message, false, error)
                 }
             };
-            if attempt >= policy.max_attempts || waited + delay > policy.max_total_delay {
+            if attempt >= max_attempts || waited.saturating_add(delay) > policy.max_total_delay {
                 tracing::debug!(target: LOG_TARGET, "giving up after {attempt} attempts: {reason}");
                 return Err(failure);
             }
@@ -558,7 +584,9 @@ impl ArmClient {
         }
     }
 
-    /// Every item of a list, following `nextLink` pages.
+    /// Every item of a list, following `nextLink` pages to the end. A provider that answers
+    /// a `nextLink` it already gave (a loop), or more than [`MAX_PAGES`] pages, is an error:
+    /// stopping silently would hand back part of the list as if it were all of it.
     pub async fn list<T: DeserializeOwned>(&self, req: ArmRequest) -> Result<Vec<T>> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -569,19 +597,34 @@ impl ArmClient {
         }
         let mut items = Vec::new();
         let mut req = req;
-        // A provider that keeps answering the same nextLink must not loop us forever.
-        for _ in 0..1000 {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
             let page: Page<T> = self.send(req.clone()).await?.json()?;
             items.extend(page.value);
             match page.next_link.filter(|l| !l.is_empty()) {
                 Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(Error::UnexpectedResponse {
+                            url: redact::url_text(&next),
+                            reason: format!(
+                                "the list answered this nextLink twice (after {} items): it would never end",
+                                items.len()
+                            ),
+                        });
+                    }
                     req.target = next;
                     req.query.clear();
                 }
                 None => return Ok(items),
             }
         }
-        Ok(items)
+        Err(Error::UnexpectedResponse {
+            url: redact::url_text(&req.target),
+            reason: format!(
+                "the list still had a nextLink after {MAX_PAGES} pages ({} items); refusing to go on",
+                items.len()
+            ),
+        })
     }
 
     /// The absolute URL of a request and whose token it needs. Absolute targets must be on the
@@ -597,7 +640,12 @@ impl ArmClient {
             || req.target.starts_with("http://")
         {
             let url = Url::parse(&req.target).map_err(|e| bad(format!("not a URL: {e}")))?;
-            let audience = if same_origin(&url, &cloud.arm) {
+            // Graph first when it lives under a path of the ARM origin (the sandbox serves it
+            // at /graph): the origin alone would take its URLs for ARM's and send them the
+            // Resource Manager token.
+            let audience = if cloud.graph != cloud.arm && under(&url, &cloud.graph) {
+                Audience::Graph
+            } else if same_origin(&url, &cloud.arm) {
                 Audience::Arm
             } else if same_origin(&url, &cloud.graph) {
                 Audience::Graph
@@ -655,6 +703,17 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.origin() == b.origin()
 }
 
+/// `url` is on `base`'s origin and at or below its path (a path of `/` is any path).
+fn under(url: &Url, base: &Url) -> bool {
+    let prefix = base.path().trim_end_matches('/');
+    same_origin(url, base)
+        && !prefix.is_empty()
+        && url
+            .path()
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Percent-encoding for query keys and values; spaces become `%20` (OData filters).
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -700,21 +759,80 @@ pub(crate) fn arm_error(resp: &HttpResponse) -> Error {
             .map(str::to_owned)
     };
     let code = text("code").unwrap_or_else(|| status_code_name(resp.status).to_owned());
-    let message = text("message").unwrap_or_else(|| {
-        let body = String::from_utf8_lossy(&resp.body);
-        let body = body.trim();
-        if body.is_empty() || parsed.is_some() {
-            format!("The server answered HTTP {} without details.", resp.status)
-        } else {
-            redact::body(body.as_bytes())
-        }
-    });
+    let message = with_details(
+        text("message").unwrap_or_else(|| {
+            let body = String::from_utf8_lossy(&resp.body);
+            let body = body.trim();
+            if body.is_empty() || parsed.is_some() {
+                format!("The server answered HTTP {} without details.", resp.status)
+            } else {
+                redact::body(body.as_bytes())
+            }
+        }),
+        error,
+    );
     Error::Arm {
         code,
         message,
         status: resp.status,
         request_id,
     }
+}
+
+/// `message` followed by the causes ARM gives in `error.details[]` (the network provider puts
+/// the actual reason there: "subnet in use by ..."), which a bare message would lose.
+pub(crate) fn with_details(message: String, error: Option<&Value>) -> String {
+    let details: Vec<String> = error
+        .and_then(|e| e.get("details"))
+        .and_then(Value::as_array)
+        .map(|ds| {
+            ds.iter()
+                .filter_map(|d| {
+                    let code = d.get("code").and_then(Value::as_str).unwrap_or_default();
+                    let msg = d.get("message").and_then(Value::as_str).unwrap_or_default();
+                    match (code.is_empty(), msg.is_empty()) {
+                        (true, true) => None,
+                        (false, true) => Some(format!("({code})")),
+                        (true, false) => Some(msg.to_owned()),
+                        (false, false) => Some(format!("({code}) {msg}")),
+                    }
+                })
+                .filter(|d| !message.contains(d.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if details.is_empty() {
+        message
+    } else {
+        format!("{message} Details: {}", details.join("; "))
+    }
+}
+
+/// The error for a 401 whose cause is a bearer token past its expiry (`exp` claim, or ARM's
+/// `ExpiredAuthenticationToken`): when it expired and how to get another, instead of ARM's
+/// raw "The access token expiry UTC time ... is earlier than current UTC time".
+fn expired_token(token: &str, audience: Audience, resp: &HttpResponse) -> Option<Error> {
+    let exp = super::credential::token_expiry(token);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let code_says = matches!(arm_error(resp), Error::Arm { ref code, .. } if code.eq_ignore_ascii_case("ExpiredAuthenticationToken"));
+    let expired = exp.is_some_and(|e| e <= now) || code_says;
+    if !expired {
+        return None;
+    }
+    let (what, env, resource) = match audience {
+        Audience::Arm => ("Resource Manager", "HPCCACHE_ACCESS_TOKEN", "arm"),
+        Audience::Graph => ("Microsoft Graph", "HPCCACHE_GRAPH_TOKEN", "ms-graph"),
+    };
+    Some(Error::TokenExpired {
+        what: what.to_owned(),
+        at: exp.map_or_else(|| "an earlier time".to_owned(), super::credential::rfc3339),
+        hint: format!(
+            "`az account get-access-token --resource-type {resource} --query accessToken -o tsv` into {env}, or unset {env} to sign in through the Azure CLI"
+        ),
+    })
 }
 
 fn status_code_name(status: u16) -> &'static str {

@@ -96,7 +96,7 @@ impl Cloud {
     }
 
     /// The cloud to use given the flags: explicit endpoints (flag, then environment) win over a
-    /// cloud name; no name means AzureCloud.
+    /// cloud name; no name means the Azure CLI's active cloud (`az cloud set`), else AzureCloud.
     pub fn resolve(
         name: Option<&str>,
         arm_endpoint: Option<&str>,
@@ -119,7 +119,12 @@ impl Cloud {
                 Ok(cloud)
             }
             (None, None) => {
-                let mut cloud = Self::azure();
+                // An unknown name there is a custom cloud registered with az: its endpoints
+                // are az's business, so fall back to the public cloud rather than fail.
+                let mut cloud = super::az_profile::config_dir()
+                    .and_then(|d| super::az_profile::active_cloud(&d))
+                    .and_then(|n| Self::by_name(&n).ok())
+                    .unwrap_or_else(Self::azure);
                 if let Some(g) = graph {
                     cloud.graph = endpoint(&g, "--graph-endpoint")?;
                 }

@@ -288,3 +288,87 @@ pub async fn delete_a_record_set(client: &ArmClient, zone: &ResourceId, name: &s
         _ => Ok(()),
     }
 }
+
+/// Creates or updates a vnet link and waits until it works: its operation done (sent again
+/// while another operation on the vnet is in the way) and `virtualNetworkLinkState`
+/// `Completed`, which comes after `provisioningState` Succeeded; names do not resolve
+/// through the link before.
+pub async fn converge_link(
+    client: &ArmClient,
+    link: &ResourceId,
+    vnet_id: &str,
+    registration: bool,
+    tags: &BTreeMap<String, String>,
+    policy: &lro::PollPolicy,
+    progress: &crate::progress::Progress,
+) -> Result<VirtualNetworkLink> {
+    lro::again(
+        client,
+        policy,
+        progress,
+        lro::is_vnet_contention,
+        || async {
+            begin_put_link(client, link, vnet_id, registration, tags)
+                .await?
+                .wait(client, policy)
+                .await
+        },
+    )
+    .await?;
+    wait_link_completed(client, link, policy).await
+}
+
+/// Polls a vnet link until its `virtualNetworkLinkState` is `Completed` (absent counts as
+/// completed: older api-versions do not report it).
+pub async fn wait_link_completed(
+    client: &ArmClient,
+    link: &ResourceId,
+    policy: &lro::PollPolicy,
+) -> Result<VirtualNetworkLink> {
+    let started = std::time::Instant::now();
+    let mut pace = lro::Pace::new(client, policy);
+    loop {
+        let found = get_link(client, link)
+            .await?
+            .ok_or_else(|| crate::Error::Lookup {
+                what: format!("vnet link {}", link.as_str()),
+                reason: "it vanished right after it was written".to_owned(),
+            })?;
+        let state = found.properties.virtual_network_link_state.as_deref();
+        if state.is_none_or(|s| s.eq_ignore_ascii_case("Completed")) {
+            return Ok(found);
+        }
+        let wait = pace.next(client, None);
+        if started.elapsed().saturating_add(wait) > policy.timeout {
+            return Err(crate::Error::Timeout {
+                operation: "linking".to_owned(),
+                resource: link.as_str().to_owned(),
+                after: policy.timeout,
+                hint: format!(
+                    "its virtualNetworkLinkState is still {}; run the command again later",
+                    state.unwrap_or_default()
+                ),
+            });
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Deletes a vnet link and waits until it is gone, sent again while another operation on the
+/// vnet is in the way.
+pub async fn delete_link(
+    client: &ArmClient,
+    link: &ResourceId,
+    policy: &lro::PollPolicy,
+    progress: &crate::progress::Progress,
+) -> Result<()> {
+    lro::delete_retrying(
+        client,
+        policy,
+        policy,
+        progress,
+        lro::is_vnet_contention,
+        || begin_delete_link(client, link),
+    )
+    .await
+}

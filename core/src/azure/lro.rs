@@ -418,6 +418,18 @@ async fn run(
                 });
                 interval = pace.next(client, retry_after);
             }
+            // A Location URL that keeps failing: the resource itself tells how a create or
+            // delete went; an action has nothing else to ask, so its error (with details) stands.
+            Err(e)
+                if location_failed(&e)
+                    && matches!(phase, Phase::Location(_))
+                    && op.kind != OperationKind::Action =>
+            {
+                tracing::debug!(target: super::client::LOG_TARGET, "{}'s Location URL failed ({e}); following the resource instead", op.label);
+                phase = Phase::Resource;
+                pace = Pace::new(client, policy);
+                interval = Duration::ZERO;
+            }
             // An operation URL kept across runs may have expired; the resource still tells,
             // at its own (adaptive) pace.
             Err(e)
@@ -447,6 +459,16 @@ async fn run(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Attempts of one GET of a `Location` URL. Azure's operation URLs sometimes answer 5xx for
+/// good (issue 15 item 8): eight attempts each, poll after poll, only delayed the failure.
+const LOCATION_ATTEMPTS: u32 = 3;
+
+/// A `Location` URL that failed with a server error: transient for [`LOCATION_ATTEMPTS`]
+/// attempts, then the resource itself is asked when it can tell (create, update, delete).
+fn location_failed(e: &Error) -> bool {
+    matches!(e, Error::Arm { status, .. } if *status >= 500)
 }
 
 enum Poll {
@@ -493,7 +515,7 @@ async fn poll_once(
             })
         }
         Phase::Location(url) => {
-            let resp = match client.send(get(url)).await {
+            let resp = match client.send(get(url).attempts(LOCATION_ATTEMPTS)).await {
                 Err(e) if e.is_not_found() && op.kind == OperationKind::Delete => {
                     return Ok(Poll::Done(None));
                 }
@@ -563,14 +585,21 @@ async fn final_result(
         OperationKind::Delete => Ok(None),
         OperationKind::CreateOrUpdate => match (&op.final_state, &op.location) {
             (FinalState::Location, Some(l)) => {
-                let resp = client
+                let sent = client
                     .send(
                         ArmRequest::get(l)
                             .api_version(op.api_version.clone())
-                            .progress(progress.clone()),
+                            .progress(progress.clone())
+                            .attempts(LOCATION_ATTEMPTS),
                     )
-                    .await?;
-                Ok(Some(resp.value()?))
+                    .await;
+                match sent {
+                    Ok(resp) => Ok(Some(resp.value()?)),
+                    Err(e) if location_failed(&e) => {
+                        fetch_resource(client, op, progress).await.map(Some)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             _ => fetch_resource(client, op, progress).await.map(Some),
         },
@@ -580,7 +609,8 @@ async fn final_result(
                     .send(
                         ArmRequest::get(l)
                             .api_version(op.api_version.clone())
-                            .progress(progress.clone()),
+                            .progress(progress.clone())
+                            .attempts(LOCATION_ATTEMPTS),
                     )
                     .await?;
                 let body = resp.value()?;
@@ -632,12 +662,15 @@ pub(super) fn operation_failed(op: &Operation, status: &str, error: Option<&Valu
                 "OperationCanceled".to_owned()
             }
         }),
-        message: text("message").unwrap_or_else(|| {
-            format!(
-                "The {} of {} ended with status {status}.",
-                op.label, op.resource_id
-            )
-        }),
+        message: super::client::with_details(
+            text("message").unwrap_or_else(|| {
+                format!(
+                    "The {} of {} ended with status {status}.",
+                    op.label, op.resource_id
+                )
+            }),
+            error,
+        ),
         status: 0,
         request_id: None,
     }
@@ -695,4 +728,87 @@ pub fn request_for(op: &Operation, method: Method, body: Option<Value>) -> ArmRe
         ArmRequest::new(method, op.resource_id.clone()).api_version(op.api_version.clone());
     req.body = body;
     req
+}
+
+/// Why a write to a vnet may be sent again: ARM refused it while another operation ran on the
+/// same vnet (409 `AnotherOperationInProgress`), or accepted it and then ended it `Canceled`,
+/// superseded by another operation (`CanceledAndSupersededDueToAnotherOperation`). Azure
+/// serializes every write that changes a vnet (its subnets, peerings, private DNS links).
+pub fn is_vnet_contention(e: &Error) -> bool {
+    match e {
+        Error::Arm { code, message, .. } => {
+            code.eq_ignore_ascii_case("AnotherOperationInProgress")
+                || code.eq_ignore_ascii_case("CanceledAndSupersededDueToAnotherOperation")
+                || message.contains("CanceledAndSupersededDueToAnotherOperation")
+        }
+        _ => false,
+    }
+}
+
+/// A subnet still used by the NICs of a deleted service, which Azure releases minutes after
+/// the delete (400 `InUseSubnetCannotBeDeleted`).
+pub fn is_subnet_in_use(e: &Error) -> bool {
+    matches!(e, Error::Arm { code, .. } if code.eq_ignore_ascii_case("InUseSubnetCannotBeDeleted"))
+}
+
+/// Runs `attempt` (a whole write: send and wait) again while it fails as `retry_if` says, at
+/// the poller's adaptive pace and for at most `policy.timeout`; the last error stands after
+/// that. Each retry is reported as [`Event::Retrying`].
+pub async fn again<T, F, Fut>(
+    client: &ArmClient,
+    policy: &PollPolicy,
+    progress: &Progress,
+    retry_if: impl Fn(&Error) -> bool,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let started = Instant::now();
+    let mut pace = Pace::new(client, policy);
+    let mut n = 0;
+    loop {
+        match attempt().await {
+            Err(e) if retry_if(&e) => {
+                let delay = pace.next(client, None);
+                if started.elapsed().saturating_add(delay) > policy.timeout {
+                    return Err(e);
+                }
+                n += 1;
+                progress.emit(Event::Retrying {
+                    step: progress.step_owned(),
+                    attempt: n,
+                    delay,
+                    reason: e.to_string(),
+                });
+                tokio::time::sleep(delay).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Deletes a resource and waits until it is gone (one already gone counts), sending the delete
+/// again while it fails as `retry_if` says, for at most `retry.timeout` (see [`again`]).
+pub async fn delete_retrying<F, Fut>(
+    client: &ArmClient,
+    policy: &PollPolicy,
+    retry: &PollPolicy,
+    progress: &Progress,
+    retry_if: impl Fn(&Error) -> bool,
+    begin: F,
+) -> Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Poller>>,
+{
+    again(client, retry, progress, retry_if, || async {
+        match begin().await {
+            Ok(p) => p.wait(client, policy).await.map(|_| ()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    })
+    .await
 }

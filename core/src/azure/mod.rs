@@ -16,6 +16,7 @@
 pub mod aks;
 pub mod amlfs;
 pub mod authorization;
+pub mod az_profile;
 pub mod cache;
 pub mod client;
 pub mod cloud;

@@ -147,3 +147,43 @@ pub async fn begin_delete_subnet(client: &ArmClient, subnet: &ResourceId) -> Res
     let req = lro::request_for(&op, Method::Delete, None);
     lro::start(client, req, op).await
 }
+
+/// Creates (or updates) a subnet and waits for it, sending it again while another operation on
+/// the vnet is in the way (see [`lro::is_vnet_contention`]).
+pub async fn create_subnet(
+    client: &ArmClient,
+    subnet: &ResourceId,
+    prefix: &str,
+    policy: &lro::PollPolicy,
+    progress: &crate::progress::Progress,
+) -> Result<Option<serde_json::Value>> {
+    lro::again(
+        client,
+        policy,
+        progress,
+        lro::is_vnet_contention,
+        || async {
+            begin_create_subnet(client, subnet, prefix)
+                .await?
+                .wait(client, policy)
+                .await
+        },
+    )
+    .await
+}
+
+/// Deletes a subnet and waits until it is gone; sent again while another operation on the vnet
+/// is in the way, or while a deleted service's NICs still hold it (`release` bounds that wait).
+pub async fn delete_subnet(
+    client: &ArmClient,
+    subnet: &ResourceId,
+    policy: &lro::PollPolicy,
+    release: &lro::PollPolicy,
+    progress: &crate::progress::Progress,
+) -> Result<()> {
+    let retry = |e: &crate::Error| lro::is_vnet_contention(e) || lro::is_subnet_in_use(e);
+    lro::delete_retrying(client, policy, release, progress, retry, || {
+        begin_delete_subnet(client, subnet)
+    })
+    .await
+}

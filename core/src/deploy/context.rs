@@ -24,6 +24,12 @@ pub struct Waits {
     /// yet taken effect (RBAC propagation), and how many times to try.
     pub role_retry_delay: Duration,
     pub role_retries: u32,
+    /// How long the HPC Cache resource provider's service principal is looked for after the
+    /// provider's registration (Azure: it appears within minutes).
+    pub principal: PollPolicy,
+    /// How long `down` tries to delete a subnet the NICs of a deleted cache still hold (Azure
+    /// releases them minutes after the delete).
+    pub subnet_release: PollPolicy,
 }
 
 impl Default for Waits {
@@ -33,6 +39,8 @@ impl Default for Waits {
             other: PollPolicy::with_timeout(Duration::from_secs(30 * 60)),
             role_retry_delay: Duration::from_secs(30),
             role_retries: 10,
+            principal: PollPolicy::with_timeout(Duration::from_secs(15 * 60)),
+            subnet_release: PollPolicy::with_timeout(Duration::from_secs(20 * 60)),
         }
     }
 }
@@ -150,21 +158,5 @@ pub fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::azure::credential::rfc3339(secs)
 }

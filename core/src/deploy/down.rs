@@ -168,7 +168,8 @@ pub async fn down(client: &ArmClient, store: LockedState, opts: DownOptions) -> 
             report.pending = true;
             break;
         }
-        delete(client, *kind, &r.id, &opts.waits).await?;
+        let progress = opts.progress.for_step(format!("delete {key}"));
+        delete(client, *kind, &r.id, &opts.waits, &progress).await?;
         state.resources.remove(*key);
         state.steps.clear();
         if *kind == Kind::Cache {
@@ -344,15 +345,53 @@ impl Step {
 }
 
 /// Deletes one resource and waits until it is gone; one already gone counts as deleted.
-async fn delete(client: &ArmClient, kind: Kind, id: &str, waits: &Waits) -> Result<()> {
+async fn delete(
+    client: &ArmClient,
+    kind: Kind,
+    id: &str,
+    waits: &Waits,
+    progress: &Progress,
+) -> Result<()> {
     let rid = ResourceId::parse(id)?;
+    let policy = if matches!(kind, Kind::Cache | Kind::Filesystem) {
+        &waits.cache
+    } else {
+        &waits.other
+    };
+    let settle = |e: Error| async move {
+        match e {
+            // A resource mid-operation answers 409: wait for it to settle into gone.
+            Error::Arm { status: 409, .. } => lro::wait_for_resource(
+                client,
+                id,
+                api_version(kind),
+                Until::Deleted,
+                policy,
+                &Progress::none(),
+            )
+            .await
+            .map(|_| ()),
+            e => Err(e),
+        }
+    };
     let poller = match kind {
         Kind::Target => cache::begin_delete_storage_target(client, &rid).await,
         Kind::Cache => cache::begin_delete_cache(client, &rid).await,
         Kind::Filesystem => amlfs::begin_delete(client, &rid).await,
-        Kind::Link => dns::begin_delete_link(client, &rid).await,
+        Kind::Link => {
+            return match dns::delete_link(client, &rid, policy, progress).await {
+                Err(e) => settle(e).await,
+                ok => ok,
+            };
+        }
         Kind::Zone => dns::begin_delete_zone(client, &rid).await,
-        Kind::Subnet => network::begin_delete_subnet(client, &rid).await,
+        Kind::Subnet => {
+            let release = &waits.subnet_release;
+            return match network::delete_subnet(client, &rid, policy, release, progress).await {
+                Err(e) => settle(e).await,
+                ok => ok,
+            };
+        }
         Kind::Records => {
             let zone = rid.parent().ok_or_else(|| bad_id(id))?;
             return dns::delete_a_record_set(client, &zone, rid.name()).await;
@@ -371,26 +410,10 @@ async fn delete(client: &ArmClient, kind: Kind, id: &str, waits: &Waits) -> Resu
         }
         Kind::Account => return ignore_404(storage::delete_account(client, &rid).await),
     };
-    let policy = if matches!(kind, Kind::Cache | Kind::Filesystem) {
-        &waits.cache
-    } else {
-        &waits.other
-    };
     match poller {
         Ok(p) => p.wait(client, policy).await.map(|_| ()),
         Err(e) if e.is_not_found() => Ok(()),
-        // A resource mid-operation answers 409: wait for it to settle into gone.
-        Err(Error::Arm { status: 409, .. }) => lro::wait_for_resource(
-            client,
-            id,
-            api_version(kind),
-            Until::Deleted,
-            policy,
-            &Progress::none(),
-        )
-        .await
-        .map(|_| ()),
-        Err(e) => Err(e),
+        Err(e) => settle(e).await,
     }
 }
 

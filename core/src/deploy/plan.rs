@@ -53,8 +53,14 @@ impl Step {
     pub fn needs(self) -> &'static [Step] {
         match self {
             Step::Cluster | Step::Provider => &[],
-            Step::Subnet | Step::Storage | Step::Dns => &[Step::Cluster],
-            Step::Roles => &[Step::Storage],
+            Step::Subnet | Step::Storage => &[Step::Cluster],
+            // The vnet link and the subnet both change the cluster's vnet, whose writes Azure
+            // serializes (409 AnotherOperationInProgress, or one superseded): one after the
+            // other. The link is needed only by the records, long after the cache.
+            Step::Dns => &[Step::Subnet],
+            // The provider's service principal appears only once Microsoft.StorageCache is
+            // registered (minutes later in a tenant that never had it).
+            Step::Roles => &[Step::Storage, Step::Provider],
             Step::Cache => &[Step::Provider, Step::Subnet],
             // The target reads the container through the cache RP's roles: all three first.
             Step::Target => &[Step::Cache, Step::Storage, Step::Roles],

@@ -13,10 +13,10 @@
 
 use ipnet::Ipv4Net;
 
-use super::spec::{DEPLOYMENT_TAG, UpSpec};
+use super::spec::{CACHE_GROUP_FLAG, DEPLOYMENT_TAG, UpSpec};
 use super::steps::{keys, subnet};
 use crate::azure::ids::same_id;
-use crate::azure::{ArmClient, aks, dns, network};
+use crate::azure::{ArmClient, aks, dns, graph, network};
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::state::{Neighbours, State};
 use crate::{InvalidInput, Result};
@@ -26,6 +26,107 @@ use crate::{InvalidInput, Result};
 pub struct Preflight {
     pub cluster: aks::ManagedCluster,
     pub vnet: network::VirtualNetwork,
+    /// The HPC Cache resource provider's object id: given, or looked up before any write (a
+    /// Graph refusal must stop `up` before the storage account exists). `None`: Graph has
+    /// none yet; the roles step asks again after the provider's registration.
+    pub provider_principal: Option<String>,
+    /// Where the cache, storage account and DNS zone go (see [`resources_group`]).
+    pub resources_group: String,
+}
+
+/// The group for the cache, storage account and DNS zone: `--cache-resource-group`, else
+/// what the deployment records (a deployment made when they went to the node resource group
+/// keeps them there: nothing moves), else the cluster's own group. Not the node resource
+/// group by default: AKS can lock it (`restrictionLevel: ReadOnly`), and it goes with the
+/// cluster.
+pub fn resources_group(spec: &UpSpec, state: &State) -> String {
+    spec.cache_resource_group
+        .clone()
+        .or_else(|| state.settings.as_ref().map(|s| s.resource_group.clone()))
+        .unwrap_or_else(|| spec.resource_group.clone())
+}
+
+/// A locked node resource group takes no write: refuse before any, naming the way out.
+fn check_lockdown(
+    spec: &UpSpec,
+    cluster: &aks::ManagedCluster,
+    vnet: &network::VirtualNetwork,
+    group: &str,
+) -> Result<()> {
+    if !cluster.node_resource_group_read_only() {
+        return Ok(());
+    }
+    let node_rg = cluster
+        .properties
+        .node_resource_group
+        .as_deref()
+        .unwrap_or_default();
+    let what = if spec.amlfs.is_some() {
+        "filesystem"
+    } else {
+        "cache"
+    };
+    if group.eq_ignore_ascii_case(node_rg) {
+        return Err(InvalidInput::new(
+            CACHE_GROUP_FLAG,
+            format!(
+                "the {what} would go to node resource group {node_rg}, which cluster {} locks (nodeResourceGroupProfile.restrictionLevel ReadOnly): Azure denies every write there",
+                spec.cluster
+            ),
+        )
+        .hint(format!(
+            "Pass {CACHE_GROUP_FLAG} {} (the cluster's group) or another group you can write",
+            spec.resource_group
+        ))
+        .into());
+    }
+    let subnet_exists = vnet
+        .properties
+        .subnets
+        .iter()
+        .any(|s| s.name.eq_ignore_ascii_case(&spec.subnet_name));
+    let vnet_group = crate::azure::ResourceId::parse(&vnet.id)
+        .ok()
+        .and_then(|v| v.resource_group_name().map(str::to_owned));
+    if !subnet_exists && vnet_group.is_some_and(|g| g.eq_ignore_ascii_case(node_rg)) {
+        return Err(InvalidInput::new(
+            "--cluster",
+            format!(
+                "cluster {}'s vnet {} is in its node resource group {node_rg}, which the cluster locks (restrictionLevel ReadOnly): the {what}'s subnet cannot be added to it",
+                spec.cluster, vnet.name
+            ),
+        )
+        .hint("Use a cluster on a vnet of your own (bring-your-own vnet), or create the subnet with whoever may write there and pass it with --subnet-name")
+        .into());
+    }
+    Ok(())
+}
+
+/// An explicitly named group must exist: found now, before anything is written.
+async fn check_group_exists(client: &ArmClient, spec: &UpSpec) -> Result<()> {
+    let Some(group) = &spec.cache_resource_group else {
+        return Ok(());
+    };
+    let path = format!(
+        "/subscriptions/{}/resourcegroups/{group}",
+        client.subscription()
+    );
+    if client
+        .get_optional::<serde_json::Value>(&path, "2021-04-01")
+        .await?
+        .is_none()
+    {
+        return Err(InvalidInput::new(
+            CACHE_GROUP_FLAG,
+            format!(
+                "resource group '{group}' does not exist in subscription {}",
+                client.subscription()
+            ),
+        )
+        .hint("Create it first (az group create), or leave the flag out for the cluster's group")
+        .into());
+    }
+    Ok(())
 }
 
 /// A deployment stays on the cluster its state file records: refuse another one before any
@@ -66,14 +167,29 @@ pub async fn run(
     let id = aks::cluster_id(client.subscription(), &spec.resource_group, &spec.cluster);
     let cluster = aks::get_cluster(client, &id).await?;
     let vnet = aks::find_vnet(client, &cluster).await?;
+    let resources_group = resources_group(spec, state);
+    check_lockdown(spec, &cluster, &vnet, &resources_group)?;
+    check_group_exists(client, spec).await?;
     check_subnet(spec, state, neighbours, &cluster, &vnet)?;
     // A Managed Lustre deployment has no DNS objects: clients mount the MGS address.
-    if spec.amlfs.is_none()
-        && let Some(node_rg) = cluster.properties.node_resource_group.as_deref()
-    {
-        check_dns(client, spec, state, neighbours, node_rg, &vnet).await?;
+    if spec.amlfs.is_none() {
+        check_dns(client, spec, state, neighbours, &resources_group, &vnet).await?;
     }
-    Ok(Preflight { cluster, vnet })
+    // Only the provider's roles need its principal: every HPC Cache (the blob target), a
+    // Managed Lustre filesystem only with blob integration. Asking Graph otherwise would
+    // fail identities Graph refuses for nothing.
+    let needs_roles = spec.amlfs.as_ref().is_none_or(|a| a.hsm.is_some());
+    let provider_principal = match &spec.provider_principal_id {
+        Some(id) => Some(id.clone()),
+        None if needs_roles => graph::provider_principal(client).await?,
+        None => None,
+    };
+    Ok(Preflight {
+        cluster,
+        vnet,
+        provider_principal,
+        resources_group,
+    })
 }
 
 fn check_subnet(
@@ -142,10 +258,10 @@ async fn check_dns(
     spec: &UpSpec,
     state: &State,
     neighbours: &Neighbours,
-    node_rg: &str,
+    group: &str,
     vnet: &network::VirtualNetwork,
 ) -> Result<()> {
-    let zone = dns::zone_id(client.subscription(), node_rg, &spec.dns_zone);
+    let zone = dns::zone_id(client.subscription(), group, &spec.dns_zone);
     if dns::get_zone(client, &zone).await?.is_none() {
         return Ok(());
     }

@@ -14,6 +14,12 @@ use crate::{InvalidInput, Result};
 /// The tag every resource `up` creates carries, so a resource can be traced to its deployment.
 pub const DEPLOYMENT_TAG: &str = "hpccache-deployment";
 
+/// The flag that names the group of the cache, storage account and DNS zone.
+pub const CACHE_GROUP_FLAG: &str = "--cache-resource-group";
+
+/// The flag that gives the HPC Cache resource provider's object id.
+pub const PROVIDER_PRINCIPAL_FLAG: &str = "--provider-principal-id";
+
 /// `up`'s flags as typed (strings), with the documented defaults.
 #[derive(Debug, Clone)]
 pub struct UpArgs {
@@ -42,6 +48,11 @@ pub struct UpArgs {
     pub tags: Vec<String>,
     /// `Some`: a Managed Lustre deployment (`--backend amlfs`) with these flags.
     pub amlfs: Option<AmlfsArgs>,
+    /// `--provider-principal-id`: the HPC Cache resource provider's object id, so that no
+    /// Microsoft Graph lookup is needed.
+    pub provider_principal_id: Option<String>,
+    /// `--cache-resource-group`: where the cache, storage account and DNS zone go.
+    pub cache_resource_group: Option<String>,
 }
 
 impl UpArgs {
@@ -67,6 +78,8 @@ impl UpArgs {
             dns_registration: false,
             tags: Vec::new(),
             amlfs: None,
+            provider_principal_id: None,
+            cache_resource_group: None,
         }
     }
 }
@@ -98,6 +111,11 @@ pub struct UpSpec {
     pub dns_registration: bool,
     /// The user's tags plus [`DEPLOYMENT_TAG`].
     pub tags: BTreeMap<String, String>,
+    /// The HPC Cache resource provider's object id when given (no Graph lookup then).
+    pub provider_principal_id: Option<String>,
+    /// The group for the cache, storage account and DNS zone when given; else the one the
+    /// deployment records, else the cluster's own group.
+    pub cache_resource_group: Option<String>,
     /// Which values are defaults derived from the deployment rather than given: an existing
     /// deployment keeps what its state file records for those ([`UpSpec::keep_recorded`]).
     pub derived: Derived,
@@ -168,6 +186,16 @@ impl UpSpec {
                 .transpose()?,
             dns_registration: a.dns_registration,
             tags,
+            cache_resource_group: a
+                .cache_resource_group
+                .as_deref()
+                .map(|g| names::resource_group(CACHE_GROUP_FLAG, g))
+                .transpose()?,
+            provider_principal_id: a
+                .provider_principal_id
+                .as_deref()
+                .map(|p| names::object_id(PROVIDER_PRINCIPAL_FLAG, p))
+                .transpose()?,
             derived,
             deployment,
             amlfs,

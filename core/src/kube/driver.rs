@@ -148,6 +148,21 @@ pub fn install_steps() -> Vec<String> {
     ]
 }
 
+/// Fails unless the driver is ready, with what is wrong, what was therefore not done
+/// (`not_done`, e.g. "nothing was applied") and the steps that fix it.
+pub async fn require(client: &::kube::Client, not_done: &str) -> Result<()> {
+    let report = check(client, STARTING_GRACE).await?;
+    if report.passed() {
+        return Ok(());
+    }
+    let mut msg = format!("{}; {not_done}.", report.summary());
+    for line in report.fix() {
+        msg.push_str("\n  ");
+        msg.push_str(&line);
+    }
+    Err(Error::Refused(msg))
+}
+
 /// Checks the driver; a node plugin still starting gets up to `grace` to become ready.
 pub async fn check(client: &::kube::Client, grace: Duration) -> Result<DriverReport> {
     let deadline = Instant::now() + grace;

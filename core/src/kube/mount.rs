@@ -137,16 +137,7 @@ pub async fn require_driver(client: &::kube::Client, spec: &VolumeSpec) -> Resul
     if !matches!(spec.source, manifests::VolumeSource::Lustre { .. }) {
         return Ok(());
     }
-    let report = driver::check(client, driver::STARTING_GRACE).await?;
-    if report.passed() {
-        return Ok(());
-    }
-    let mut msg = format!("{}; nothing was applied.", report.summary());
-    for line in report.fix() {
-        msg.push_str("\n  ");
-        msg.push_str(&line);
-    }
-    Err(Error::Refused(msg))
+    driver::require(client, "nothing was applied").await
 }
 
 /// The pairs a request makes, in namespace order.

@@ -156,6 +156,35 @@ const AKS_CLUSTER: Rule = Rule {
 };
 
 /// A resource group name (`-g/--resource-group`).
+/// Whether `s` is a GUID (`00000000-0000-0000-0000-000000000000`): object, tenant and
+/// subscription ids.
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A Microsoft Entra object id (a GUID), lower-cased.
+pub fn object_id(flag: &str, v: &str) -> Result<String, InvalidInput> {
+    let t = v.trim();
+    if is_guid(t) {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(InvalidInput::new(
+            flag,
+            format!(
+                "'{v}' is not an object id (a GUID such as 00000000-0000-0000-0000-000000000000)"
+            ),
+        )
+        .hint(format!(
+            "The HPC Cache resource provider's is `az ad sp show --id {} --query id -o tsv`",
+            crate::azure::graph::STORAGE_CACHE_APP_ID
+        )))
+    }
+}
+
 pub fn resource_group(flag: &str, v: &str) -> Result<String, InvalidInput> {
     RESOURCE_GROUP.check(flag, v)
 }
@@ -327,6 +356,17 @@ pub fn dns_record_set(flag: &str, v: &str) -> Result<String, InvalidInput> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn guids_are_recognised() {
+        assert!(is_guid("00000000-0000-0000-0000-000000000000"));
+        assert!(!is_guid("My Subscription"));
+        assert_eq!(
+            object_id("--x", " AAAAAAAA-0000-0000-0000-00000000000A ").as_deref(),
+            Ok("aaaaaaaa-0000-0000-0000-00000000000a")
+        );
+        assert!(object_id("--x", "nope").is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

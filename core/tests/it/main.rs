@@ -12,4 +12,5 @@ mod azure_debug_log;
 mod azure_examples;
 mod azure_lro;
 mod azure_operations;
+mod azure_real_failures;
 mod azure_spec_bodies;

@@ -73,6 +73,20 @@ pub fn spawn(
     });
 }
 
+/// Passes until one changes nothing (at most a few), before a saved cluster serves again:
+/// a real cluster's controllers went on while this one was saved, so what they would have
+/// done (a PV applied by a command that exited before the first tick, bound) is done before
+/// anyone reads. Without it a short command after a short command sees nothing move.
+pub fn catch_up(store: &mut Store) {
+    for _ in 0..8 {
+        let rv = store.current_rv();
+        reconcile(store);
+        if store.current_rv() == rv {
+            return;
+        }
+    }
+}
+
 /// One pass of every controller except the kubelet's mounts.
 pub fn reconcile(store: &mut Store) {
     namespaces(store);

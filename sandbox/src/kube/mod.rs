@@ -114,6 +114,7 @@ pub async fn serve(
     token: String,
 ) -> std::io::Result<RunningCluster> {
     let store = store::Shared::new(state, &info);
+    controllers::catch_up(&mut store.lock());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -72,7 +72,7 @@ fn status_reads_the_filesystem_live_with_health_and_drift() {
         "amlfs",
         "update",
         "-g",
-        "MC_myResourceGroup_myAKSCluster_eastus",
+        "myResourceGroup",
         "-n",
         "MyLustre",
         "--root-squash-mode",

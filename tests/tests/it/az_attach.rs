@@ -96,7 +96,7 @@ fn cache_update_turns_root_squash_off_and_root_can_write() {
         "cache",
         "update",
         "-g",
-        "MC_myResourceGroup_myAKSCluster_eastus",
+        "myResourceGroup",
         "-n",
         "MyHpcCache",
         "--no-root-squash",

@@ -296,6 +296,7 @@ fn every_request_body_of_up_against_a_served_sandbox_validates_against_the_specs
             &served.graph_endpoint(),
         ])
         .env("HPCCACHE_ACCESS_TOKEN", "a-test-token")
+        .env("HPCCACHE_GRAPH_TOKEN", "a-graph-test-token")
         .env_remove("HPCCACHE_SANDBOX")
         .env_remove("AZURE_SUBSCRIPTION_ID")
         .output()

@@ -241,9 +241,7 @@ fn verify_fails_for_a_stopped_cache() {
     let out = verify_failure(&s);
     assert!(out.contains("mount.nfs: Connection timed out"), "{out}");
     assert!(
-        out.contains(
-            "az-hpccache-ext cache start -g MC_myResourceGroup_myAKSCluster_eastus -n MyHpcCache"
-        ),
+        out.contains("az-hpccache-ext cache start -g myResourceGroup -n MyHpcCache"),
         "{out}"
     );
 }

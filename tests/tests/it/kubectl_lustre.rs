@@ -100,7 +100,6 @@ fn bound_status(s: &Scratch) -> Value {
 }
 
 #[test]
-#[ignore = "claim stays Pending in this harness since the Managed Lustre Azure side merged (the same binding passes in az_amlfs_attach); issue 14 open until found"]
 fn mount_status_unmount_round_trip() {
     let s = Scratch::new();
     let st = lustre(&s);
@@ -436,7 +435,6 @@ fn two_backends_in_one_cluster_keep_to_their_own_objects() {
 }
 
 #[test]
-#[ignore = "same as mount_status_unmount_round_trip: the claim stays Pending in this harness since the Azure side merged; issue 14 open until found"]
 fn status_snapshot() {
     let s = Scratch::new();
     lustre(&s);

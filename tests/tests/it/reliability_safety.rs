@@ -20,7 +20,8 @@ use kube::Api;
 use kube::api::PostParams;
 use serde_json::json;
 
-const NODE_RG: &str = "MC_myResourceGroup_myAKSCluster_eastus";
+/// Where `up` puts the cache, its storage account and DNS zone: the cluster's group.
+const CACHE_RG: &str = "myResourceGroup";
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
 fn run(c: &mut std::process::Command) -> Output {
@@ -126,7 +127,7 @@ fn down_refuses_a_stopped_cache_unless_forced_and_says_why() {
         "cache",
         "stop",
         "-g",
-        NODE_RG,
+        CACHE_RG,
         "-n",
         "MyHpcCache",
         "-o",
@@ -170,7 +171,7 @@ fn down_refuses_a_stopped_cache_unless_forced_and_says_why() {
 /// A private DNS zone that exists before `up`, as a user's own zone would.
 fn pre_existing_zone(w: &mut World, zone: &str) -> String {
     let id = format!(
-        "/subscriptions/{SUB}/resourceGroups/{NODE_RG}/providers/Microsoft.Network/privateDnsZones/{zone}"
+        "/subscriptions/{SUB}/resourceGroups/{CACHE_RG}/providers/Microsoft.Network/privateDnsZones/{zone}"
     );
     w.insert(Resource {
         id: id.clone(),
@@ -214,7 +215,7 @@ fn resources_the_tool_did_not_create_are_never_deleted() {
         "account",
         "create",
         "-g",
-        NODE_RG,
+        CACHE_RG,
         "-n",
         "usersaccount01",
         "-l",

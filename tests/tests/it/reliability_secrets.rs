@@ -50,7 +50,7 @@ fn the_access_token_appears_in_nothing_a_run_produced() {
             "cache",
             "show",
             "-g",
-            "MC_myResourceGroup_myAKSCluster_eastus",
+            "myResourceGroup",
             "-n",
             "MyHpcCache",
             "--debug",
@@ -77,6 +77,7 @@ fn the_access_token_appears_in_nothing_a_run_produced() {
         let out = s
             .az_sandbox()
             .env("HPCCACHE_ACCESS_TOKEN", MARKER)
+            .env("HPCCACHE_GRAPH_TOKEN", MARKER)
             .args(*args)
             .output()
             .unwrap();

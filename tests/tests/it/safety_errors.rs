@@ -14,7 +14,8 @@ use hpccache_sandbox::world::DEFAULT_RESOURCE_GROUP;
 use hpccache_tests::{GUIDE_UP, Scratch, ServedSandbox, output_within, read_request_log};
 use serde_json::Value;
 
-const NODE_RG: &str = "MC_myResourceGroup_myAKSCluster_eastus";
+/// Where `up` puts the cache, its storage account and DNS zone: the cluster's group.
+const CACHE_RG: &str = "myResourceGroup";
 
 fn run(c: &mut Command) -> Output {
     c.output().expect("run the binary")
@@ -127,7 +128,7 @@ fn cache_wait_created_and_exists_wait_for_a_cache_that_does_not_exist_yet() {
         waits.push(
             served
                 .az(&s)
-                .args(["cache", "wait", "-g", NODE_RG, "-n", "MyHpcCache", cond])
+                .args(["cache", "wait", "-g", CACHE_RG, "-n", "MyHpcCache", cond])
                 .args(["--interval", interval, "--timeout", "120"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -157,7 +158,7 @@ fn cache_wait_created_and_exists_wait_for_a_cache_that_does_not_exist_yet() {
         "cache",
         "wait",
         "-g",
-        NODE_RG,
+        CACHE_RG,
         "-n",
         "NoSuchCache",
         "--updated",

@@ -24,7 +24,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let subnet = id_of(&recorded(ctx, keys::SUBNET)?).to_owned();
     let id = cache::cache_id(
         ctx.client.subscription(),
-        &cluster.node_resource_group,
+        &super::resources_group(ctx)?,
         &ctx.spec.deployment,
     );
     let progress = ctx.progress.for_step(Step::Cache.name());

@@ -34,12 +34,13 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             .find(|c| !c.contains(':')),
         pod_cidr: cluster.pod_cidrs().into_iter().find(|c| !c.contains(':')),
     };
+    let group = ctx.preflight.resources_group.clone();
     let settings = Settings {
         storage_account: spec
             .storage_account
             .clone()
-            .unwrap_or_else(|| default_storage_account(&sub, &node_rg, &spec.deployment)),
-        resource_group: node_rg,
+            .unwrap_or_else(|| default_storage_account(&sub, &group, &spec.deployment)),
+        resource_group: group.clone(),
         container: spec.container.clone(),
         storage_target: spec.storage_target.clone(),
         subnet_name: spec.subnet_name.clone(),
@@ -50,8 +51,8 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         "read",
         &cluster.id,
         format!(
-            "nodes in vnet {} ({}), node resource group {}",
-            vnet.name, cluster.location, settings.resource_group
+            "nodes in vnet {} ({}), node resource group {}; cache, storage and DNS in {}",
+            vnet.name, cluster.location, info.node_resource_group, settings.resource_group
         ),
     ));
     let unchanged =

@@ -15,7 +15,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let cluster = cluster_info(ctx)?;
     let zone = dns::zone_id(
         ctx.client.subscription(),
-        &cluster.node_resource_group,
+        &super::resources_group(ctx)?,
         &ctx.spec.dns_zone,
     );
     match dns::get_zone(&ctx.client, &zone).await? {
@@ -63,6 +63,9 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                 "links the cluster's vnet",
             ));
             record_found(ctx, keys::VNET_LINK, &l.id, ours_by_tag(ctx, &l.tags))?;
+            if !ctx.dry_run() {
+                dns::wait_link_completed(&ctx.client, &link, &ctx.waits.other).await?;
+            }
             return Ok(Done::Finished);
         }
         Some(_) => (
@@ -82,9 +85,15 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let created = found.is_none() || created_before(ctx, keys::VNET_LINK, link.as_str());
     let tagged = found.as_ref().is_some_and(|l| ours_by_tag(ctx, &l.tags));
     record_as(ctx, keys::VNET_LINK, link.as_str(), created, tagged)?;
-    dns::begin_put_link(&ctx.client, &link, &vnet_id, want, &ctx.spec.tags)
-        .await?
-        .wait(&ctx.client, &ctx.waits.other)
-        .await?;
+    dns::converge_link(
+        &ctx.client,
+        &link,
+        &vnet_id,
+        want,
+        &ctx.spec.tags,
+        &ctx.waits.other,
+        &ctx.progress.for_step(Step::Dns.name()),
+    )
+    .await?;
     Ok(Done::Finished)
 }

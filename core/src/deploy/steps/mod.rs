@@ -164,6 +164,15 @@ fn cluster_info(ctx: &Ctx) -> Result<crate::state::ClusterInfo> {
         })
 }
 
+/// The group of the cache, storage account and DNS zone, as the cluster step recorded it.
+fn resources_group(ctx: &Ctx) -> Result<String> {
+    ctx.read(|s| s.settings.as_ref().map(|s| s.resource_group.clone()))
+        .ok_or_else(|| Error::Lookup {
+            what: "the settings of this deployment".to_owned(),
+            reason: "the state file does not record them; run `up` again".to_owned(),
+        })
+}
+
 fn succeeded(state: Option<&str>) -> bool {
     state.is_none_or(|s| s.eq_ignore_ascii_case("Succeeded"))
 }

@@ -36,7 +36,23 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         }
         return Ok(Done::Finished);
     }
-    let sp = graph::service_principal_by_app_id(&ctx.client, graph::STORAGE_CACHE_APP_ID).await?;
+    let principal = match &ctx.preflight.provider_principal {
+        Some(id) => id.clone(),
+        None if ctx.dry_run() => {
+            for (key, role) in ROLES {
+                let id =
+                    format!("{account}/providers/Microsoft.Authorization/roleAssignments/<{key}>");
+                ctx.note(PlanItem::new(
+                    Step::Roles,
+                    "create",
+                    &id,
+                    format!("'{role}' for the HPC Cache resource provider, whose service principal appears once Microsoft.StorageCache is registered"),
+                ));
+            }
+            return Ok(Done::Finished);
+        }
+        None => graph::wait_for_provider_principal(&ctx.client, &ctx.waits.principal).await?,
+    };
     let existing = authorization::list_role_assignments(&ctx.client, &account).await?;
     for (key, role) in ROLES {
         let definition = authorization::find_role_definition(&ctx.client, &account, role).await?;
@@ -46,7 +62,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             .unwrap_or(&definition)
             .to_ascii_lowercase();
         let found = existing.iter().find(|a| {
-            a.properties.principal_id.eq_ignore_ascii_case(&sp.id)
+            a.properties.principal_id.eq_ignore_ascii_case(&principal)
                 && a.properties
                     .role_definition_id
                     .to_ascii_lowercase()
@@ -56,7 +72,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                     .as_deref()
                     .is_none_or(|s| s.eq_ignore_ascii_case(&account))
         });
-        let name = authorization::assignment_name(&account, &definition, &sp.id);
+        let name = authorization::assignment_name(&account, &definition, &principal);
         if let Some(a) = found {
             ctx.note(PlanItem::new(
                 Step::Roles,
@@ -85,7 +101,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             &ctx.client,
             &account,
             &definition,
-            &sp.id,
+            &principal,
             "ServicePrincipal",
         )
         .await?

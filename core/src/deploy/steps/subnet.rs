@@ -125,9 +125,13 @@ pub(super) async fn run_sized(ctx: &Ctx, size: u8) -> Result<Done> {
         return Ok(Done::Finished);
     }
     record(ctx, keys::SUBNET, id.as_str(), true)?;
-    network::begin_create_subnet(&ctx.client, &id, &prefix.to_string())
-        .await?
-        .wait(&ctx.client, &ctx.waits.other)
-        .await?;
+    network::create_subnet(
+        &ctx.client,
+        &id,
+        &prefix.to_string(),
+        &ctx.waits.other,
+        &ctx.progress.for_step(Step::Subnet.name()),
+    )
+    .await?;
     Ok(Done::Finished)
 }

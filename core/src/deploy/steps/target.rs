@@ -8,15 +8,11 @@ use super::{
     created_before, id_of, keys, optional, planned, record_as, record_found, record_planned,
     recorded, succeeded, tagged,
 };
+use crate::Result;
 use crate::azure::ResourceId;
 use crate::azure::cache::{self, StorageTarget};
 use crate::azure::ids::same_id;
 use crate::azure::lro::{self, Until};
-use crate::progress::Event;
-use crate::{Error, Result};
-
-/// The code a blob target's creation ends with when the cache cannot reach the container yet.
-const NO_ACCESS_YET: &str = "StorageTargetCreationFailed";
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
     let cache_id = ResourceId::parse(id_of(&recorded(ctx, keys::CACHE)?))?;
@@ -123,31 +119,19 @@ fn matches(t: &StorageTarget, container: &str, path: &str) -> bool {
 }
 
 async fn create(ctx: &Ctx, id: &ResourceId, container: &str, path: &str) -> Result<()> {
-    let mut attempt = 0;
-    loop {
-        let result = async {
-            cache::begin_create_blob_target(&ctx.client, id, container, path)
-                .await?
-                .wait(&ctx.client, &ctx.waits.other)
-                .await
-        }
-        .await;
-        match result {
-            Ok(_) => return Ok(()),
-            Err(Error::Arm { code, message, .. })
-                if code == NO_ACCESS_YET && attempt < ctx.waits.role_retries =>
-            {
-                attempt += 1;
-                let delay = ctx.client.scaled(ctx.waits.role_retry_delay);
-                ctx.progress.emit(Event::Retrying {
-                    step: Some(Step::Target.name().to_owned()),
-                    attempt,
-                    delay,
-                    reason: format!("({code}) {message}"),
-                });
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let retry = cache::TargetRetry {
+        delay: ctx.waits.role_retry_delay,
+        retries: ctx.waits.role_retries,
+    };
+    cache::create_blob_target(
+        &ctx.client,
+        id,
+        container,
+        path,
+        &ctx.waits.other,
+        &retry,
+        &ctx.progress.for_step(Step::Target.name()),
+    )
+    .await
+    .map(|_| ())
 }

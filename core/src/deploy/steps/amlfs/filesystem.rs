@@ -1,4 +1,4 @@
-//! The Managed Lustre filesystem, in the cluster's node resource group as the cache is, through
+//! The Managed Lustre filesystem, in the deployment's resource group as the cache is, through
 //! [`crate::converge::amlfs`]: checked subnet, one PUT followed with the core's poller, and
 //! with `--no-wait` the operation saved for `amlfs wait` or a later `up`. What clients need
 //! (`clientInfo`) is recorded as the state's `lustre`.
@@ -11,7 +11,7 @@ use super::super::super::executor::Done;
 use super::super::super::plan::{PlanItem, Step};
 use super::super::{
     cluster_info, created_before, id_of, keys, ours_by_tag, record, record_found, record_planned,
-    recorded,
+    recorded, resources_group,
 };
 use super::spec;
 use crate::azure::amlfs::{self, Filesystem, Hsm, NewAmlFilesystem};
@@ -25,7 +25,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let subnet = id_of(&recorded(ctx, keys::SUBNET)?).to_owned();
     let id = amlfs::filesystem_id(
         ctx.client.subscription(),
-        &cluster.node_resource_group,
+        &resources_group(ctx)?,
         &ctx.spec.deployment,
     );
     let hsm = match &a.hsm {
