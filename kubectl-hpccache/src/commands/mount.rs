@@ -246,25 +246,37 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> Result<(), CliError> {
     }
     let (client, default_ns) = session.connect(cli)?;
     let result = session.run(async {
-        req.namespaces = match &selector {
-            Some(parsed) => {
-                let names = mount::namespaces_matching(&client, &parsed.to_string()).await?;
-                if names.is_empty() {
-                    return Err(CliError::Output(format!("no namespace matches {parsed}")));
+        let names = async {
+            match &selector {
+                Some(parsed) => {
+                    let names = mount::namespaces_matching(&client, &parsed.to_string()).await?;
+                    if names.is_empty() {
+                        return Err(CliError::Output(format!("no namespace matches {parsed}")));
+                    }
+                    Ok(names)
                 }
-                names
-            }
-            None => {
-                let names = namespaces(cli.kube.namespace.as_deref(), &default_ns);
-                check_namespaces(&names)?;
-                // Before anything is applied: a PV made for a missing namespace would stay.
-                mount::require_namespaces(&client, &names).await?;
-                names
+                None => {
+                    let names = namespaces(cli.kube.namespace.as_deref(), &default_ns);
+                    check_namespaces(&names)?;
+                    // Before anything is applied: a PV made for a missing namespace would stay.
+                    mount::require_namespaces(&client, &names).await?;
+                    Ok(names)
+                }
             }
         };
-        check_namespaces(&req.namespaces)?;
         // Before anything is applied: a Lustre volume without a ready driver never mounts.
-        mount::require_driver(&client, &req.spec).await?;
+        // Both checks only read, so they are asked together (the driver's three requests
+        // would otherwise add their round trips to every Lustre mount).
+        let driver = async {
+            mount::require_driver(&client, &req.spec)
+                .await
+                .map_err(CliError::from)
+        };
+        // Both answered before either is judged: the same error every time when both fail.
+        let (names, driver) = tokio::join!(names, driver);
+        req.namespaces = names?;
+        driver?;
+        check_namespaces(&req.namespaces)?;
         Ok(mount::mount(&client, &req).await)
     });
     let result = match result {
