@@ -63,6 +63,11 @@ pub struct World {
     /// Switches for Azure behaviours the sandbox models only when asked (see [`Settings`]).
     #[serde(default, skip_serializing_if = "Settings::is_empty")]
     pub settings: Settings,
+    /// Vnet writes this process has answered: the `conflict-vnet`/`supersede-vnet` faults
+    /// roll on this ordinal, not on the request's sequence number, so a client that orders
+    /// its writes to one vnet meets the same faults every run whatever its polls in between.
+    #[serde(skip)]
+    pub vnet_writes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -384,6 +389,7 @@ impl World {
             operations: BTreeMap::new(),
             clusters: BTreeMap::new(),
             settings: Settings::default(),
+            vnet_writes: 0,
         };
         w.ensure_resource_group(
             DEFAULT_SUBSCRIPTION,

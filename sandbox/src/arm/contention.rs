@@ -92,7 +92,9 @@ fn other_actor(ctx: &mut Ctx<'_>, vnet_id: &str) -> Operation {
 /// answer; nothing of the request has been applied.
 pub fn claim(ctx: &mut Ctx<'_>, req: &Req, vnet_id: &str, link: bool) -> Result<Claim, ArmError> {
     let vnet_id = super::stored_id(ctx.world, vnet_id);
-    if ctx.faults.vnet_conflict(ctx.seq) {
+    ctx.world.vnet_writes += 1;
+    let nth = ctx.world.vnet_writes;
+    if ctx.faults.vnet_conflict(nth) {
         let other = other_actor(ctx, &vnet_id);
         return Err(another_operation(ctx, req, &other));
     }
@@ -100,7 +102,7 @@ pub fn claim(ctx: &mut Ctx<'_>, req: &Req, vnet_id: &str, link: bool) -> Result<
     let mut claim = Claim {
         vnet_id: vnet_id.clone(),
         supersedes: Vec::new(),
-        superseded: ctx.faults.vnet_supersede(ctx.seq),
+        superseded: ctx.faults.vnet_supersede(nth),
     };
     if link && !contention {
         return Ok(claim);

@@ -19,8 +19,9 @@
 //! | `seed=7` | seed of the deterministic choice (default 0) |
 //!
 //! Each request's fate depends only on the seed and its sequence number, so a run is
-//! reproducible. The vnet faults and the choice between refusing and superseding under
-//! natural vnet contention ([`crate::settings`]) roll on the same pair, salted apart.
+//! reproducible. The vnet faults roll on the seed and the vnet write's ordinal instead
+//! (`World::vnet_writes`), salted apart: the same run of ordered vnet writes meets the same
+//! faults whatever polls came between them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -309,14 +310,14 @@ impl Faults {
         self.fail_operations.get(op).map(String::as_str)
     }
 
-    /// Whether this vnet write (request `seq`) is refused by `conflict-vnet`.
-    pub fn vnet_conflict(&self, seq: u64) -> bool {
-        unit(self.seed ^ SALT_CONFLICT, seq) < self.conflict_vnet
+    /// Whether the `nth` vnet write is refused by `conflict-vnet`.
+    pub fn vnet_conflict(&self, nth: u64) -> bool {
+        unit(self.seed ^ SALT_CONFLICT, nth) < self.conflict_vnet
     }
 
-    /// Whether this vnet write (request `seq`) is superseded by `supersede-vnet`.
-    pub fn vnet_supersede(&self, seq: u64) -> bool {
-        unit(self.seed ^ SALT_SUPERSEDE, seq) < self.supersede_vnet
+    /// Whether the `nth` vnet write is superseded by `supersede-vnet`.
+    pub fn vnet_supersede(&self, nth: u64) -> bool {
+        unit(self.seed ^ SALT_SUPERSEDE, nth) < self.supersede_vnet
     }
 
     /// Under natural vnet contention: whether request `seq` supersedes the running operation

@@ -34,7 +34,10 @@ fn ok(out: &std::process::Output) {
 
 #[test]
 fn contended_vnet_writes_are_sent_again_until_they_land() {
-    for seed in 1..=3 {
+    // The vnet faults roll on the ordinal of the vnet write (subnet, then link, each retry
+    // one more), so whether a seed meets them is the same every run; these three do (seed 2
+    // does not).
+    for seed in [1, 3, 4] {
         let s = Scratch::new();
         let faults = format!("conflict-vnet=0.5,supersede-vnet=0.3,seed={seed}");
         ok(&up(&s, "0", Some(&faults)));
