@@ -1,8 +1,8 @@
 //! `subnet create`: the cache subnet in the cluster's vnet, on a prefix that overlaps nothing.
 
 use clap::Subcommand;
-use hpccache_core::InvalidInput;
 use hpccache_core::azure::{ResourceId, network};
+use hpccache_core::converge::subnet::{self as converge, Found, Options, Want};
 use hpccache_core::spec::{cidr, names};
 use ipnet::Ipv4Net;
 
@@ -81,82 +81,28 @@ async fn create(
     size: u8,
 ) -> Result<serde_json::Value, CliError> {
     let net = cluster_network(session, rg, cluster).await?;
-    let vnet_id = ResourceId::parse(&net.vnet.id)?;
-    let subnets = network::list_subnets(&session.arm, &vnet_id).await?;
-    let parse = |p: &str| p.parse::<Ipv4Net>().ok();
-    let spaces: Vec<Ipv4Net> = net
-        .vnet
-        .properties
-        .address_space
-        .address_prefixes
-        .iter()
-        .filter_map(|p| parse(p))
-        .collect();
-    let others: Vec<(String, Ipv4Net)> = subnets
-        .iter()
-        .filter(|s| !s.name.eq_ignore_ascii_case(name))
-        .flat_map(|s| {
-            s.prefixes()
-                .into_iter()
-                .filter_map(move |p| parse(&p).map(|n| (s.name.clone(), n)))
-        })
-        .collect();
-    let service = net.service_cidr().and_then(|c| parse(&c));
-    let pod = net.pod_cidr().and_then(|c| parse(&c));
-    if let Some(existing) = subnets.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
-        // Re-running is a no-op when the subnet is what was asked for.
-        let current: Vec<Ipv4Net> = existing
-            .prefixes()
-            .iter()
-            .filter_map(|p| parse(p))
-            .collect();
-        let fits = match prefix {
-            cidr::SubnetPrefix::Auto => current.iter().any(|n| {
-                n.prefix_len() <= size
-                    && cidr::plan(
-                        cidr::SubnetPrefix::Cidr(*n),
-                        size,
-                        &spaces,
-                        &others,
-                        service,
-                        pod,
-                    )
-                    .is_ok()
-            }),
-            cidr::SubnetPrefix::Cidr(want) => current.contains(&want.trunc()),
-        };
-        if fits {
-            return Ok(shape::flat(existing));
-        }
-        return Err(InvalidInput::new(
-            "--name",
-            format!(
-                "subnet {name} already exists in {} with prefix {}, which does not fit --subnet-prefix {prefix}",
-                net.vnet.name,
-                existing.prefixes().join(", ")
-            ),
-        )
-        .hint("Pass another --name, or --subnet-prefix equal to the existing prefix")
-        .into());
-    }
-    let chosen = cidr::plan(prefix, size, &spaces, &others, service, pod)?;
-    let subnet_id = vnet_id.child("subnets", name);
-    let body = network::create_subnet(
+    let parse = |c: Option<String>| c.and_then(|c| c.parse::<Ipv4Net>().ok());
+    let want = Want {
+        vnet: ResourceId::parse(&net.vnet.id)?,
+        name: name.to_owned(),
+        prefix,
+        size,
+        service_cidr: parse(net.service_cidr()),
+        pod_cidr: parse(net.pod_cidr()),
+        name_flag: "--name",
+    };
+    let mut found = Found::of(&net.vnet);
+    found.subnets = network::list_subnets(&session.arm, &want.vnet).await?;
+    let outcome = converge::converge_found(
         &session.arm,
-        &subnet_id,
-        &chosen.to_string(),
-        &session.poll_policy(Wait::Resource),
-        &session.progress,
+        &want,
+        &found,
+        Options {
+            policy: &session.poll_policy(Wait::Resource),
+            progress: &session.progress,
+            before_create: &|| Ok(()),
+        },
     )
     .await?;
-    match body {
-        Some(v) => Ok(shape::flatten(v)),
-        None => Ok(shape::flat(
-            &network::get_subnet(&session.arm, &subnet_id)
-                .await?
-                .ok_or_else(|| {
-                    CliError::Runtime(format!("subnet {subnet_id} vanished after creation"))
-                })?,
-        )),
-    }
+    Ok(shape::flat(&outcome.subnet))
 }

@@ -16,3 +16,4 @@ pub struct Converged {
 }
 
 pub mod amlfs;
+pub mod subnet;

@@ -14,7 +14,7 @@
 use ipnet::Ipv4Net;
 
 use super::spec::{CACHE_GROUP_FLAG, DEPLOYMENT_TAG, UpSpec};
-use super::steps::{keys, subnet};
+use super::steps::keys;
 use crate::azure::ids::same_id;
 use crate::azure::{ArmClient, aks, dns, graph, network};
 use crate::spec::cidr::{self, SubnetPrefix};
@@ -222,13 +222,13 @@ fn check_subnet(
     // An explicit --subnet-prefix outside the vnet or overlapping is bad input (reliability
     // suite, issue 7 item 4).
     if let SubnetPrefix::Cidr(_) = spec.subnet_prefix {
-        let (spaces, taken) = subnet::free_space(vnet);
+        let found = crate::converge::subnet::Found::of(vnet);
         let v4 = |c: Vec<String>| c.into_iter().find_map(|c| c.parse::<Ipv4Net>().ok());
         cidr::plan(
             spec.subnet_prefix,
             spec.subnet_size,
-            &spaces,
-            &taken,
+            &found.spaces,
+            &found.taken(""),
             v4(cluster.service_cidrs()),
             v4(cluster.pod_cidrs()),
         )?;
