@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::output::{OutputFormat, Query};
+use hpccache_az_output::{OutputFormat, Query};
 
 const EXAMPLES_ROOT: &str = "\
 Examples:
@@ -36,7 +36,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Output format: json, jsonc, yaml, yamlc, table, tsv or none.
     #[arg(short = 'o', long, global = true, env = "AZURE_CORE_OUTPUT", default_value = "json",
-          value_parser = crate::output::parse_output, hide_env_values = true,
+          value_parser = hpccache_az_output::parse_output, hide_env_values = true,
           help_heading = "Global Arguments")]
     pub output: OutputFormat,
 
