@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::output::{OutputFormat, Query};
+use hpccache_az_output::{OutputFormat, Query};
 
 const EXAMPLES_ROOT: &str = "\
 Examples:
@@ -36,7 +36,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Output format: json, jsonc, yaml, yamlc, table, tsv or none.
     #[arg(short = 'o', long, global = true, env = "AZURE_CORE_OUTPUT", default_value = "json",
-          value_parser = crate::output::parse_output, hide_env_values = true,
+          value_parser = hpccache_az_output::parse_output, hide_env_values = true,
           help_heading = "Global Arguments")]
     pub output: OutputFormat,
 
@@ -62,11 +62,16 @@ pub struct GlobalArgs {
           conflicts_with_all = ["verbose", "debug"], help_heading = "Global Arguments")]
     pub only_show_errors: bool,
 
-    /// The deployment's state file [default: $HPCCACHE_STATE, else one file per deployment in
-    /// the user's state directory].
+    /// The deployment's state file [default: one file per deployment in the user's state
+    /// directory].
     #[arg(
         long,
         global = true,
+        env = "HPCCACHE_STATE",
+        hide_env_values = true,
+        // An empty HPCCACHE_STATE means "not set" (the default file), as it always has:
+        // clap's PathBuf parser would refuse the empty value.
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from),
         value_name = "PATH",
         help_heading = "Global Arguments"
     )]

@@ -13,7 +13,7 @@ pub enum CliError {
     #[error(transparent)]
     Core(#[from] CoreError),
     #[error(transparent)]
-    Output(#[from] crate::output::OutputError),
+    Output(#[from] hpccache_az_output::OutputError),
     #[error("{0}")]
     Usage(String),
     /// A `show` (or another command that names one resource) found nothing: exit 3.
@@ -122,7 +122,7 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
             let mut stderr = std::io::stderr();
             let _ = writeln!(stderr, "ERROR: {detail}");
             if detail.starts_with("argument --query") {
-                let _ = writeln!(stderr, "{}", crate::output::QUERY_REFERENCE);
+                let _ = writeln!(stderr, "{}", hpccache_az_output::QUERY_REFERENCE);
             }
             ExitCode::from(2)
         }

@@ -7,7 +7,6 @@ mod cli;
 mod commands;
 mod exit;
 mod logging;
-mod output;
 mod progress;
 mod session;
 

@@ -370,16 +370,10 @@ pub fn world_dir(g: &GlobalArgs) -> Result<PathBuf, CliError> {
     })
 }
 
-/// The state file `--state` or `HPCCACHE_STATE` names, if either does.
+/// The state file `--state` or `HPCCACHE_STATE` names (clap reads both into `--state`), if
+/// either does.
 pub fn explicit_state_file(g: &GlobalArgs) -> Option<PathBuf> {
-    g.state
-        .clone()
-        .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| {
-            std::env::var_os(state::STATE_ENV)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
+    g.state.clone().filter(|p| !p.as_os_str().is_empty())
 }
 
 /// `isDefault` subscription of the Azure CLI's profile (`~/.azure/azureProfile.json`, or

@@ -133,10 +133,33 @@ pub enum Error {
     #[error("cannot find {what}: {reason}")]
     Lookup { what: String, reason: String },
 
-    /// The cluster side of a deployment run by `up` (the owner job): what the cluster
-    /// answered or refused.
-    #[error(transparent)]
-    Cluster(#[from] crate::kube::Error),
+    /// A Kubernetes API request failed: what was being done, and the server's answer as
+    /// kubectl prints it.
+    #[error("{action}: {}", crate::kube::server_error(source))]
+    Kube {
+        action: String,
+        #[source]
+        source: ::kube::Error,
+    },
+
+    /// The cluster refused what was asked (a workload without containers, a volume that
+    /// is in use); nothing was changed.
+    #[error("{0}")]
+    ClusterRefused(String),
+
+    /// What a cluster command was pointed at does not exist (a namespace, a deployment's
+    /// volume in a namespace): nothing was changed.
+    #[error("{0}")]
+    ClusterNotFound(String),
+
+    /// Ctrl-C during a cluster command.
+    #[error("interrupted; the probe or job pods this command started were removed")]
+    Interrupted,
+
+    /// Something given to the cluster side cannot be used (the cluster's kubeconfig, an
+    /// object without a name).
+    #[error("{0}")]
+    ClusterInvalid(String),
 
     /// An answer that is not what the API promises (bad JSON, missing field, foreign host).
     #[error("unexpected answer from {url}: {reason}")]

@@ -44,11 +44,16 @@ pub struct Cli {
     )]
     pub output: Option<Format>,
 
-    /// The deployment's state file [default: $HPCCACHE_STATE, else one file per deployment in
-    /// the user's state directory].
+    /// The deployment's state file [default: one file per deployment in the user's state
+    /// directory].
     #[arg(
         long,
         global = true,
+        env = "HPCCACHE_STATE",
+        hide_env_values = true,
+        // An empty HPCCACHE_STATE means "not set" (the default file), as it always has:
+        // clap's PathBuf parser would refuse the empty value.
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from),
         value_name = "PATH",
         help_heading = "Global Options"
     )]

@@ -10,8 +10,6 @@ use hpccache_core::Error as CoreError;
 pub enum CliError {
     #[error(transparent)]
     Core(#[from] CoreError),
-    #[error(transparent)]
-    Kube(#[from] hpccache_core::kube::Error),
     #[error("sandbox: {0}")]
     Sandbox(#[from] hpccache_sandbox::sandbox::SandboxError),
     #[error("{0}")]
@@ -28,7 +26,7 @@ impl CliError {
         match self {
             CliError::Core(CoreError::InvalidInput(_)) => 2,
             // 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
-            CliError::Interrupted | CliError::Kube(hpccache_core::kube::Error::Interrupted) => 130,
+            CliError::Interrupted | CliError::Core(CoreError::Interrupted) => 130,
             _ => 1,
         }
     }

@@ -92,7 +92,7 @@ pub async fn attach_to_cluster(
         })
     })?;
     let client = cluster_client(session, &doc).await?;
-    let kube_err = |e: hpccache_core::kube::Error| CliError::Runtime(e.to_string());
+    let kube_err = |e: hpccache_core::Error| CliError::Runtime(e.to_string());
     let opts = VerifyOptions {
         image: args.probe_image.clone(),
         as_user: args.as_user,

@@ -202,7 +202,7 @@ async fn unmount_cluster_side(
             path: store.path().to_path_buf(),
         })
     })?;
-    let kube_err = |e: hpccache_core::kube::Error| CliError::Runtime(e.to_string());
+    let kube_err = |e: hpccache_core::Error| CliError::Runtime(e.to_string());
     let client = match super::attach::cluster_client(session, &doc).await {
         Ok(c) => c,
         Err(e) if force => {

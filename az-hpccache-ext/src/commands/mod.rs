@@ -26,8 +26,8 @@ use std::io::Write;
 use crate::cli::{Cli, Command};
 
 use crate::exit::CliError;
-use crate::output;
 pub use down::DownCommand;
+use hpccache_az_output as output;
 pub use status::StatusCommand;
 pub use up::UpCommand;
 

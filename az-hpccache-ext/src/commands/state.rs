@@ -1,7 +1,5 @@
 //! `state show` and `state list`: the shared state file through az's output conventions.
 
-use std::path::Path;
-
 use hpccache_core::state;
 use serde_json::{Value, json};
 
@@ -21,12 +19,7 @@ fn show(cli: &Cli, deployment: Option<&str>) -> Result<(), CliError> {
         hpccache_core::spec::names::deployment("--name", name)
             .map_err(hpccache_core::Error::from)?;
     }
-    let env = std::env::var_os(state::STATE_ENV);
-    let location = state::resolve(
-        cli.global.state.as_deref(),
-        env.as_deref().map(Path::new),
-        deployment,
-    )?;
+    let location = state::resolve(cli.global.state.as_deref(), deployment)?;
     let doc = state::read(location.path())?;
     let value = serde_json::to_value(&doc)
         .map_err(|e| CliError::Usage(format!("cannot render state: {e}")))?;

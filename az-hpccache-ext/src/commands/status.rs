@@ -2,7 +2,6 @@
 
 use clap::Args;
 use hpccache_core::deploy::status;
-use hpccache_core::state;
 
 use super::print;
 use super::up::lock_state;
@@ -37,7 +36,6 @@ pub fn run(cli: &Cli, cmd: &StatusCommand) -> Result<(), CliError> {
             path: store.path().to_path_buf(),
         })?;
     drop(store);
-    let _ = state::STATE_ENV;
     let session = Session::open(cli)?;
     let result = session.run_core(status::status(&session.arm, &doc));
     session.close()?;

@@ -363,15 +363,10 @@ impl UpCommand {
     /// refused, naming it), else `--backend`, else amlfs (HPC Cache can no longer be created
     /// in Azure). The file is only read here; it is locked later.
     fn backend(&self, cli: &Cli) -> Result<Backend, CliError> {
-        let env = std::env::var_os(state::STATE_ENV);
-        let recorded = state::resolve(
-            cli.global.state.as_deref(),
-            env.as_deref().map(Path::new),
-            Some(&self.name),
-        )
-        .ok()
-        .and_then(|l| state::read_optional(l.path()).ok().flatten())
-        .map(|s| s.backend);
+        let recorded = state::resolve(cli.global.state.as_deref(), Some(&self.name))
+            .ok()
+            .and_then(|l| state::read_optional(l.path()).ok().flatten())
+            .map(|s| s.backend);
         let given = self.backend.map(Backend::from);
         match (recorded, given) {
             (Some(r), Some(g)) if r != g => Err(InvalidInput::new(
@@ -472,12 +467,7 @@ fn warn_tagged(state: &hpccache_core::state::State) {
 
 /// The state file of `deployment`, locked for the whole run.
 pub fn lock_state(cli: &Cli, deployment: Option<&str>) -> Result<LockedState, CliError> {
-    let env = std::env::var_os(state::STATE_ENV);
-    let location = state::resolve(
-        cli.global.state.as_deref(),
-        env.as_deref().map(Path::new),
-        deployment,
-    )?;
+    let location = state::resolve(cli.global.state.as_deref(), deployment)?;
     Ok(LockedState::lock(location.path())?)
 }
 

@@ -198,7 +198,7 @@ pub async fn prepare(
                 if want && current.root_squash() != Some(true) {
                     let _ = set_root_squash(client, store, &mut state, &current, true, waits).await;
                 }
-                return Err(e.into());
+                return Err(e);
             }
         };
         ran = true;

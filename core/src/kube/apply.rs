@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{DryRun, Error, FIELD_MANAGER, Result};
+use super::{DryRun, FIELD_MANAGER};
+use crate::{Error, Result};
 
 /// What an apply did, as kubectl words it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,7 +70,7 @@ where
         .meta()
         .name
         .clone()
-        .ok_or_else(|| Error::Invalid(format!("a {kind} to apply has no name")))?;
+        .ok_or_else(|| Error::ClusterInvalid(format!("a {kind} to apply has no name")))?;
     let what = match desired.meta().namespace.as_deref() {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
@@ -80,7 +81,7 @@ where
         Current::Unknown => api
             .get_opt(&name)
             .await
-            .map_err(Error::api(format!("read {what}")))?,
+            .map_err(Error::kube(format!("read {what}")))?,
     };
     if let Some(current) = &before {
         // Already as we want it, and applied by us before: writing again could only churn
@@ -103,7 +104,7 @@ where
     let object = api
         .patch(&name, &params, &Patch::Apply(&desired))
         .await
-        .map_err(Error::api(action))?;
+        .map_err(Error::kube(action))?;
     // resourceVersion changes on every real write, and only then.
     let outcome = match &before {
         None => Outcome::Created,

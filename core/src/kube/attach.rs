@@ -4,20 +4,21 @@
 
 use serde::Serialize;
 
+use super::DryRun;
 use super::client_info::ClientInfoVolume;
 use super::manifests::{self, LUSTRE_MOUNT_OPTIONS, VolumeSource, VolumeSpec};
 use super::mount::{self, AppliedObject, MountRequest};
 use super::verify::{self, Expected, Verification, VerifyOptions};
-use super::{DryRun, Error, Result};
 use crate::spec::{kube::cache_size_quantity, nfs::DEFAULT_MOUNT_OPTIONS};
 use crate::state::{Backend, State};
+use crate::{Error, Result};
 
 /// A client for the cluster a kubeconfig (as ARM's `listClusterUserCredential` returns it)
 /// describes, using its current context.
 pub async fn client_from_kubeconfig(yaml: &str) -> Result<::kube::Client> {
     use ::kube::config::{Config, KubeConfigOptions, Kubeconfig};
     let invalid = |e: &dyn std::fmt::Display| {
-        Error::Invalid(format!("the cluster's kubeconfig cannot be used: {e}"))
+        Error::ClusterInvalid(format!("the cluster's kubeconfig cannot be used: {e}"))
     };
     let kc = Kubeconfig::from_yaml(yaml).map_err(|e| invalid(&e))?;
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
@@ -100,7 +101,7 @@ pub async fn attach(
     client_info: Option<std::result::Result<ClientInfoVolume, String>>,
 ) -> Result<(Attached, Vec<AppliedObject>)> {
     let spec = volume_from_state(state).ok_or_else(|| {
-        Error::Invalid(match state.backend {
+        Error::ClusterInvalid(match state.backend {
             Backend::Hpccache => "the state file has no DNS name, namespace path or cache yet: run `up` to the end first".into(),
             Backend::Amlfs => "the state file has no Managed Lustre filesystem (MGS address) yet: run `up --backend amlfs` to the end first".into(),
         })

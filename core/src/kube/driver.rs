@@ -14,8 +14,9 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::storage::v1::CSIDriver;
 use serde::Serialize;
 
+use super::is_forbidden;
 use super::manifests::LUSTRE_DRIVER;
-use super::{Error, Result, is_forbidden};
+use crate::{Error, Result};
 
 /// Where the driver's install script puts its node plugin and controller.
 pub const DRIVER_NAMESPACE: &str = "kube-system";
@@ -160,7 +161,7 @@ pub async fn require(client: &::kube::Client, not_done: &str) -> Result<()> {
         msg.push_str("\n  ");
         msg.push_str(&line);
     }
-    Err(Error::Refused(msg))
+    Err(Error::ClusterRefused(msg))
 }
 
 /// Checks the driver; a node plugin still starting gets up to `grace` to become ready.
@@ -182,7 +183,7 @@ async fn check_once(client: &::kube::Client) -> Result<(DriverReport, bool)> {
         Ok(d) => d.is_some(),
         // Not allowed to read it: let the nodes speak.
         Err(e) if is_forbidden(&e) => true,
-        Err(e) => return Err(Error::api(format!("read CSIDriver {LUSTRE_DRIVER}"))(e)),
+        Err(e) => return Err(Error::kube(format!("read CSIDriver {LUSTRE_DRIVER}"))(e)),
     };
     if !csi_driver {
         return Ok((
@@ -207,7 +208,7 @@ async fn check_once(client: &::kube::Client) -> Result<(DriverReport, bool)> {
                 false,
             ));
         }
-        Err(e) => return Err(Error::api("list nodes")(e)),
+        Err(e) => return Err(Error::kube("list nodes")(e)),
     };
     let pods: Api<Pod> = Api::namespaced(client.clone(), DRIVER_NAMESPACE);
     let plugins = match pods
@@ -216,7 +217,7 @@ async fn check_once(client: &::kube::Client) -> Result<(DriverReport, bool)> {
     {
         Ok(l) => l.items,
         Err(e) if is_forbidden(&e) => Vec::new(),
-        Err(e) => return Err(Error::api(format!("list pods in {DRIVER_NAMESPACE}"))(e)),
+        Err(e) => return Err(Error::kube(format!("list pods in {DRIVER_NAMESPACE}"))(e)),
     };
     let mut by_node: BTreeMap<String, &Pod> = BTreeMap::new();
     for p in &plugins {
@@ -272,7 +273,7 @@ async fn check_once(client: &::kube::Client) -> Result<(DriverReport, bool)> {
             Ok(None) => {}
             Err(e) if is_forbidden(&e) => starting = true,
             Err(e) => {
-                return Err(Error::api(format!(
+                return Err(Error::kube(format!(
                     "read DaemonSet {DRIVER_NAMESPACE}/{NODE_DAEMONSET}"
                 ))(e));
             }

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{PersistentVolume, Pod};
 
 use super::manifests::selector;
 use super::status::uses_claim;
-use super::{Error, Result};
+use crate::{Error, Result};
 
 /// `namespace/pod` of every pod not yet ended (phase other than Succeeded or Failed) that
 /// mounts a claim of one of `deployment`'s PVs, sorted. Two list requests.
@@ -16,7 +16,7 @@ pub async fn pods_using(client: &::kube::Client, deployment: &str) -> Result<Vec
     let claims: Vec<(String, String)> = pvs
         .list(&ListParams::default().labels(&selector(deployment)))
         .await
-        .map_err(Error::api("list PersistentVolumes"))?
+        .map_err(Error::kube("list PersistentVolumes"))?
         .items
         .into_iter()
         .filter_map(|pv| {
@@ -31,7 +31,7 @@ pub async fn pods_using(client: &::kube::Client, deployment: &str) -> Result<Vec
     let mut found: Vec<String> = pods
         .list(&ListParams::default())
         .await
-        .map_err(Error::api("list pods"))?
+        .map_err(Error::kube("list pods"))?
         .items
         .iter()
         .filter(|p| {

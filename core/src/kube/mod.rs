@@ -45,50 +45,17 @@ pub const LABEL_NAMESPACE: &str = "hpccache.azure.com/namespace";
 /// tool put the volume there, so `unmount` can tell them from pods it did not patch.
 pub const LABEL_VOLUME: &str = "hpccache.azure.com/volume";
 
-/// Errors of the cluster side.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("{action}: {}", server_error(source))]
-    Api {
-        action: String,
-        #[source]
-        source: ::kube::Error,
-    },
-    #[error("{0}")]
-    Refused(String),
-    /// What the command was pointed at does not exist (a namespace, a deployment's volume
-    /// in a namespace): nothing was changed.
-    #[error("{0}")]
-    NotFound(String),
-    #[error("interrupted; the probe or job pods this command started were removed")]
-    Interrupted,
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl Error {
-    pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(::kube::Error) -> Error {
+impl crate::Error {
+    /// Wraps a kube-rs error with what was being done, for `map_err`.
+    pub(crate) fn kube(action: impl Into<String>) -> impl FnOnce(::kube::Error) -> crate::Error {
         let action = action.into();
-        move |source| Error::Api { action, source }
-    }
-
-    /// The API server's HTTP status, when the error is its answer.
-    pub fn status_code(&self) -> Option<u16> {
-        match self {
-            Error::Api {
-                source: ::kube::Error::Api(s),
-                ..
-            } => Some(s.code),
-            _ => None,
-        }
+        move |source| crate::Error::Kube { action, source }
     }
 }
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An API server's answer as kubectl prints it (`Error from server (NotFound): namespaces
 /// "ghost" not found`), never kube's `Status { .. }` debug dump; other errors as they are.
-fn server_error(e: &::kube::Error) -> String {
+pub(crate) fn server_error(e: &::kube::Error) -> String {
     match e {
         ::kube::Error::Api(s) => {
             let reason = if s.reason.is_empty() {

@@ -15,9 +15,10 @@ use super::driver;
 use super::existing::{self, Existing};
 use super::manifests::{self, Pair, VolumeSpec};
 use super::workload::{self, WorkloadMount};
-use super::{DryRun, Error, Result, is_forbidden};
+use super::{DryRun, is_forbidden};
 use crate::spec::kube::Workload;
 use crate::state::KubeObject;
+use crate::{Error, Result};
 
 /// Namespaces applied at the same time (each is two requests in sequence).
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -76,7 +77,7 @@ pub async fn namespaces_matching(client: &::kube::Client, selector: &str) -> Res
     let list = api
         .list(&ListParams::default().labels(selector))
         .await
-        .map_err(Error::api(format!("list namespaces matching {selector}")))?;
+        .map_err(Error::kube(format!("list namespaces matching {selector}")))?;
     let mut names: Vec<String> = list
         .items
         .into_iter()
@@ -109,21 +110,21 @@ pub async fn require_namespaces(client: &::kube::Client, names: &[String]) -> Re
                     Ok(None) => missing.push(n),
                     // Not allowed to read it either: the apply will say what the server thinks.
                     Err(e) if is_forbidden(&e) => {}
-                    Err(e) => return Err(Error::api(format!("read namespace {n}"))(e)),
+                    Err(e) => return Err(Error::kube(format!("read namespace {n}"))(e)),
                 }
             }
             missing
         }
-        Err(e) => return Err(Error::api("list namespaces")(e)),
+        Err(e) => return Err(Error::kube("list namespaces")(e)),
     };
     let quoted: Vec<String> = missing.iter().map(|n| format!("\"{n}\"")).collect();
     match quoted.as_slice() {
         [] => Ok(()),
-        [one] => Err(Error::NotFound(format!(
+        [one] => Err(Error::ClusterNotFound(format!(
             "namespaces {one} not found; nothing was applied. Create it first (kubectl create namespace {}) or pass another -n",
             missing[0]
         ))),
-        many => Err(Error::NotFound(format!(
+        many => Err(Error::ClusterNotFound(format!(
             "namespaces {} not found; nothing was applied. Create them first or pass other namespaces with -n",
             many.join(", ")
         ))),

@@ -16,9 +16,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::manifests::dns_name;
 use super::probe::ENFORCE_LABEL;
-use super::{Error, LABEL_MANAGED_BY, MANAGED_BY, Result};
+use super::{LABEL_MANAGED_BY, MANAGED_BY};
 use crate::owner::{self, Report};
 use crate::spec::nfs::Owner;
+use crate::{Error, Result};
 
 /// What to give to whom, and where the job runs.
 #[derive(Debug, Clone)]
@@ -54,11 +55,11 @@ pub async fn cleanup(client: &::kube::Client, namespace: &str, deployment: &str)
     let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
     jobs.delete_collection(&DeleteParams::background(), &lp)
         .await
-        .map_err(Error::api(format!("delete owner jobs in {namespace}")))?;
+        .map_err(Error::kube(format!("delete owner jobs in {namespace}")))?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     pods.delete_collection(&DeleteParams::background(), &lp)
         .await
-        .map_err(Error::api(format!("delete owner job pods in {namespace}")))?;
+        .map_err(Error::kube(format!("delete owner job pods in {namespace}")))?;
     Ok(())
 }
 
@@ -72,7 +73,7 @@ async fn run_inner(client: &::kube::Client, job: &OwnerJob) -> Result<Report> {
     let created = jobs
         .create(&PostParams::default(), &manifest(job))
         .await
-        .map_err(Error::api(format!(
+        .map_err(Error::kube(format!(
             "create the owner job in {}",
             job.namespace
         )))?;
@@ -93,9 +94,9 @@ pub async fn allowed_in(client: &::kube::Client, namespace: &str) -> Result<()> 
     let ns = api
         .get_opt(namespace)
         .await
-        .map_err(Error::api(format!("read namespace {namespace}")))?
+        .map_err(Error::kube(format!("read namespace {namespace}")))?
         .ok_or_else(|| {
-            Error::NotFound(format!(
+            Error::ClusterNotFound(format!(
                 "namespaces \"{namespace}\" not found: the owner job runs there; pass an existing one with --namespace"
             ))
         })?;
@@ -106,7 +107,7 @@ pub async fn allowed_in(client: &::kube::Client, namespace: &str) -> Result<()> 
         .and_then(|l| l.get(ENFORCE_LABEL))
         .is_some_and(|v| v == "restricted");
     if restricted {
-        return Err(Error::Refused(format!(
+        return Err(Error::ClusterRefused(format!(
             "namespace {namespace} enforces the restricted pod security level, which does not let the owner job run as root (only root may chown); pass another namespace with --namespace"
         )));
     }
@@ -217,7 +218,7 @@ async fn wait(client: &::kube::Client, job: &OwnerJob, name: &str, uid: &str) ->
         d => format!("{}/{d}", job.path.trim_end_matches('/')),
     };
     let failed = |why: String| {
-        Error::Refused(format!(
+        Error::ClusterRefused(format!(
             "the owner job {}/{name} could not give {target} to {}: {why}",
             job.namespace, job.owner
         ))
@@ -226,12 +227,14 @@ async fn wait(client: &::kube::Client, job: &OwnerJob, name: &str, uid: &str) ->
         let current = jobs
             .get_opt(name)
             .await
-            .map_err(Error::api(format!("read the owner job {name}")))?
+            .map_err(Error::kube(format!("read the owner job {name}")))?
             .ok_or_else(|| failed("the job disappeared".into()))?;
         let ours: Vec<Pod> = pods
             .list(&ListParams::default().labels(&selector(&job.deployment)))
             .await
-            .map_err(Error::api(format!("list the pods of the owner job {name}")))?
+            .map_err(Error::kube(format!(
+                "list the pods of the owner job {name}"
+            )))?
             .items
             .into_iter()
             .filter(|p| {
@@ -252,7 +255,7 @@ async fn wait(client: &::kube::Client, job: &OwnerJob, name: &str, uid: &str) ->
                 Some(pod) => pods
                     .logs(&pod, &LogParams::default())
                     .await
-                    .map_err(Error::api(format!("read the log of {pod}")))?,
+                    .map_err(Error::kube(format!("read the log of {pod}")))?,
                 None => String::new(),
             };
             return match Report::parse(&log) {
@@ -282,7 +285,7 @@ async fn wait(client: &::kube::Client, job: &OwnerJob, name: &str, uid: &str) ->
             let list = events
                 .list(&lp)
                 .await
-                .map_err(Error::api(format!("list events of {pod}")))?;
+                .map_err(Error::kube(format!("list events of {pod}")))?;
             if let Some(msg) = list
                 .items
                 .into_iter()

@@ -14,8 +14,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::manifests::dns_name;
-use super::{Error, LABEL_MANAGED_BY, MANAGED_BY, Result};
+use super::{LABEL_MANAGED_BY, MANAGED_BY};
 use crate::probe::{self, Report};
+use crate::{Error, Result};
 
 /// The probe's image when `--image` is not given: it has `sh`, `df`, `id`.
 pub const DEFAULT_IMAGE: &str = "busybox:1.36";
@@ -72,7 +73,7 @@ pub async fn cleanup(client: &::kube::Client, namespace: &str, deployment: &str)
     ));
     pods.delete_collection(&DeleteParams::background(), &lp)
         .await
-        .map_err(Error::api(format!("delete probe pods in {namespace}")))?;
+        .map_err(Error::kube(format!("delete probe pods in {namespace}")))?;
     Ok(())
 }
 
@@ -95,7 +96,7 @@ async fn run_inner(
     let pod = pods
         .create(&PostParams::default(), &pod(spec))
         .await
-        .map_err(Error::api(format!(
+        .map_err(Error::kube(format!(
             "create a probe pod in {}",
             spec.namespace
         )))?;
@@ -105,7 +106,7 @@ async fn run_inner(
     let deleted = pods
         .delete(&name, &DeleteParams::background())
         .await
-        .map_err(Error::api(format!("delete probe pod {name}")));
+        .map_err(Error::kube(format!("delete probe pod {name}")));
     let outcome = outcome?;
     deleted?;
     Ok(outcome)
@@ -116,8 +117,8 @@ async fn enforces_restricted(client: &::kube::Client, namespace: &str) -> Result
     let ns = api
         .get_opt(namespace)
         .await
-        .map_err(Error::api(format!("read namespace {namespace}")))?
-        .ok_or_else(|| Error::Refused(format!("namespace {namespace} not found")))?;
+        .map_err(Error::kube(format!("read namespace {namespace}")))?
+        .ok_or_else(|| Error::ClusterRefused(format!("namespace {namespace} not found")))?;
     Ok(ns
         .metadata
         .labels
@@ -210,7 +211,7 @@ async fn wait(
         let pod = pods
             .get_opt(name)
             .await
-            .map_err(Error::api(format!("read probe pod {name}")))?;
+            .map_err(Error::kube(format!("read probe pod {name}")))?;
         let phase = pod
             .as_ref()
             .and_then(|p| p.status.as_ref())
@@ -221,7 +222,7 @@ async fn wait(
                 let log = pods
                     .logs(name, &LogParams::default())
                     .await
-                    .map_err(Error::api(format!("read the log of probe pod {name}")))?;
+                    .map_err(Error::kube(format!("read the log of probe pod {name}")))?;
                 return Ok(match Report::parse(&log) {
                     Some(Ok(r)) => ProbeOutcome::Report(r),
                     Some(Err(e)) => ProbeOutcome::Failed(e),
@@ -242,7 +243,7 @@ async fn wait(
         let list = events
             .list(&by_pod)
             .await
-            .map_err(Error::api(format!("list events of probe pod {name}")))?;
+            .map_err(Error::kube(format!("list events of probe pod {name}")))?;
         if let Some(msg) = list
             .items
             .into_iter()

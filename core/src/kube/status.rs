@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use serde::Serialize;
 
 use super::manifests::{self, VolumeSource, selector};
-use super::{Error, Result};
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,7 +39,7 @@ pub async fn status(client: &::kube::Client, deployment: &str) -> Result<Vec<Vol
     let pvs = pvs
         .list(&lp)
         .await
-        .map_err(Error::api("list PersistentVolumes"))?
+        .map_err(Error::kube("list PersistentVolumes"))?
         .items;
     if pvs.is_empty() {
         return Ok(Vec::new());
@@ -48,13 +48,13 @@ pub async fn status(client: &::kube::Client, deployment: &str) -> Result<Vec<Vol
     let claims = claims
         .list(&lp)
         .await
-        .map_err(Error::api("list PersistentVolumeClaims"))?
+        .map_err(Error::kube("list PersistentVolumeClaims"))?
         .items;
     let pods: Api<Pod> = Api::all(client.clone());
     let pods = pods
         .list(&ListParams::default())
         .await
-        .map_err(Error::api("list pods"))?
+        .map_err(Error::kube("list pods"))?
         .items;
     let key = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
         (

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::status::{status, uses_claim};
 use super::workload::{self, volume_name};
-use super::{Error, LABEL_VOLUME, Result, is_not_found};
+use super::{LABEL_VOLUME, is_not_found};
 use crate::spec::kube::{self as kspec, Workload};
 use crate::state::KubeObject;
+use crate::{Error, Result};
 
 /// One object removed or changed.
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +56,7 @@ pub async fn unmount(
                 .collect();
             elsewhere.dedup();
             let quoted: Vec<String> = empty.iter().map(|n| format!("\"{n}\"")).collect();
-            return Err(Error::NotFound(format!(
+            return Err(Error::ClusterNotFound(format!(
                 "no volume of deployment {deployment} in namespace{} {}; nothing was removed. {}",
                 if empty.len() == 1 { "" } else { "s" },
                 quoted.join(", "),
@@ -78,7 +79,7 @@ pub async fn unmount(
             let list = pods
                 .list(&ListParams::default())
                 .await
-                .map_err(Error::api(format!("list pods in {}", v.namespace)))?;
+                .map_err(Error::kube(format!("list pods in {}", v.namespace)))?;
             let ours = volume_name(&v.claim);
             for p in list.items.iter().filter(|p| uses_claim(p, &v.claim)) {
                 let patched = p
@@ -97,7 +98,7 @@ pub async fn unmount(
             }
         }
         if !blockers.is_empty() {
-            return Err(Error::Refused(format!(
+            return Err(Error::ClusterRefused(format!(
                 "pods that kubectl hpccache did not patch still use the claim: {}. Remove the volume from them first, or pass --force (the pods keep running until restarted; no data is deleted)",
                 blockers.join(", ")
             )));
@@ -155,7 +156,7 @@ where
         Ok(_) => {}
         Err(e) if is_not_found(&e) => return Ok(()),
         Err(source) => {
-            return Err(Error::Api {
+            return Err(Error::Kube {
                 action: format!("delete {what}"),
                 source,
             });
@@ -170,7 +171,7 @@ where
             Ok(None) => break,
             Ok(Some(_)) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
             Err(source) => {
-                return Err(Error::Api {
+                return Err(Error::Kube {
                     action: format!("read {what}"),
                     source,
                 });

@@ -11,10 +11,10 @@ use super::client_info::{self, ClientInfoVolume};
 use super::driver;
 use super::manifests::{self, VolumeSource};
 use super::probe::{self, ProbeOutcome, ProbeSpec};
-use super::{Error, Result};
 use crate::deploy::keys::AML_FILESYSTEM;
 use crate::probe::Report;
 use crate::state::{Backend, State};
+use crate::{Error, Result};
 
 /// What the checks compare against (from the state file, or from flags without one).
 #[derive(Debug, Clone, Default)]
@@ -243,7 +243,7 @@ async fn checklist(
     // before judging, as `kubectl wait` would.
     let deadline = std::time::Instant::now() + BIND_GRACE;
     let claim = loop {
-        let claim = claims.get_opt(&e.claim).await.map_err(Error::api(format!(
+        let claim = claims.get_opt(&e.claim).await.map_err(Error::kube(format!(
             "read claim {}/{}",
             e.namespace, e.claim
         )))?;
@@ -268,7 +268,7 @@ async fn checklist(
     let pv = pvs
         .get_opt(&pv_name)
         .await
-        .map_err(Error::api(format!("read PersistentVolume {pv_name}")))?;
+        .map_err(Error::kube(format!("read PersistentVolume {pv_name}")))?;
     let exists = format!("PersistentVolume {pv_name} exists");
     match &pv {
         Some(_) => checks.push(Check::pass(exists, None)),

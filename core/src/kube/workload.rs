@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use super::apply::Outcome;
 use super::manifests::dns_name;
-use super::{DryRun, Error, FIELD_MANAGER, LABEL_VOLUME, Result};
+use super::{DryRun, FIELD_MANAGER, LABEL_VOLUME};
 use crate::spec::kube::Workload;
+use crate::{Error, Result};
 
 /// Where the claim goes in a workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,11 +151,11 @@ pub async fn add(client: &::kube::Client, m: &WorkloadMount, dry_run: DryRun) ->
     let current = api
         .get_opt(m.workload.name())
         .await
-        .map_err(Error::api(format!("read {what}")))?
-        .ok_or_else(|| Error::Refused(format!("{what} not found")))?;
+        .map_err(Error::kube(format!("read {what}")))?
+        .ok_or_else(|| Error::ClusterRefused(format!("{what} not found")))?;
     let names = containers(&current.data);
     if names.is_empty() {
-        return Err(Error::Refused(format!("{what} has no containers")));
+        return Err(Error::ClusterRefused(format!("{what} has no containers")));
     }
     // Already mounted: no patch, so a controller's concurrent status write is not
     // mistaken for our change.
@@ -173,7 +174,7 @@ pub async fn add(client: &::kube::Client, m: &WorkloadMount, dry_run: DryRun) ->
             &Patch::Strategic(add_patch(m, &names)),
         )
         .await
-        .map_err(Error::api(format!("patch {what}")))?;
+        .map_err(Error::kube(format!("patch {what}")))?;
     Ok(if rv(&after) == rv(&current) {
         Outcome::Unchanged
     } else {
@@ -194,7 +195,7 @@ pub async fn remove(
     let Some(current) = api
         .get_opt(workload.name())
         .await
-        .map_err(Error::api(format!("read {what}")))?
+        .map_err(Error::kube(format!("read {what}")))?
     else {
         return Ok(false);
     };
@@ -238,7 +239,7 @@ pub async fn remove(
         &Patch::Strategic(remove_patch(&vol, &mounts)),
     )
     .await
-    .map_err(Error::api(format!("patch {what}")))?;
+    .map_err(Error::kube(format!("patch {what}")))?;
     Ok(true)
 }
 

@@ -1,5 +1,6 @@
-//! Where a deployment's state file lives. Both binaries resolve it the same way:
-//! `--state PATH`, else `HPCCACHE_STATE`, else `<state dir>/hpccache/<deployment>.json`
+//! Where a deployment's state file lives. Both binaries resolve it the same way, once per
+//! command: `--state PATH`, else `HPCCACHE_STATE` (both read by clap into the one global
+//! `--state` value, so `--help` shows the variable), else `<state dir>/hpccache/<deployment>.json`
 //! where the state dir is `$XDG_STATE_HOME` (or `~/.local/state`) on Linux and the local
 //! application-data directory elsewhere.
 
@@ -9,21 +10,23 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Environment variable naming the state file, below `--state` in precedence.
+/// Environment variable naming the state file, below `--state` in precedence: the binaries'
+/// `--state` flag reads it through clap's `env`.
 pub const STATE_ENV: &str = "HPCCACHE_STATE";
 
 /// How the state file was found, so messages can say why that file was used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    Flag(PathBuf),
-    Env(PathBuf),
+    /// Named by `--state` or `HPCCACHE_STATE`.
+    Given(PathBuf),
+    /// The deployment's file in the state directory.
     Default(PathBuf),
 }
 
 impl Location {
     pub fn path(&self) -> &Path {
         match self {
-            Location::Flag(p) | Location::Env(p) | Location::Default(p) => p,
+            Location::Given(p) | Location::Default(p) => p,
         }
     }
 }
@@ -36,21 +39,15 @@ pub fn deployments_dir() -> Result<PathBuf> {
         .ok_or(Error::NoStateDir)
 }
 
-/// Resolves the state file for `deployment`. `flag` is `--state`; `env` is the value of
-/// [`STATE_ENV`] (passed in so callers and tests control the environment).
+/// Resolves the state file for `deployment`. `given` is the global `--state` value, which
+/// clap has already taken from [`STATE_ENV`] when the flag is absent (an empty value counts
+/// as none).
 ///
 /// Without a flag, variable or deployment name, the one deployment in the state directory
 /// is used; with none or several, the error says which names exist.
-pub fn resolve(
-    flag: Option<&Path>,
-    env: Option<&Path>,
-    deployment: Option<&str>,
-) -> Result<Location> {
-    if let Some(p) = flag.filter(|p| !p.as_os_str().is_empty()) {
-        return Ok(Location::Flag(p.to_path_buf()));
-    }
-    if let Some(p) = env.filter(|p| !p.as_os_str().is_empty()) {
-        return Ok(Location::Env(p.to_path_buf()));
+pub fn resolve(given: Option<&Path>, deployment: Option<&str>) -> Result<Location> {
+    if let Some(p) = given.filter(|p| !p.as_os_str().is_empty()) {
+        return Ok(Location::Given(p.to_path_buf()));
     }
     let dir = deployments_dir()?;
     let name = match deployment {
@@ -103,25 +100,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flag_wins_over_env_and_default() {
-        let loc = resolve(
-            Some(Path::new("/a.json")),
-            Some(Path::new("/b.json")),
-            Some("x"),
-        )
-        .unwrap();
-        assert_eq!(loc, Location::Flag("/a.json".into()));
+    fn a_given_file_wins_over_the_default() {
+        let loc = resolve(Some(Path::new("/a.json")), Some("x")).unwrap();
+        assert_eq!(loc, Location::Given("/a.json".into()));
     }
 
     #[test]
-    fn env_wins_over_default() {
-        let loc = resolve(None, Some(Path::new("/b.json")), Some("x")).unwrap();
-        assert_eq!(loc, Location::Env("/b.json".into()));
-    }
-
-    #[test]
-    fn empty_flag_and_env_are_ignored() {
-        let loc = resolve(Some(Path::new("")), Some(Path::new("")), Some("dep")).unwrap();
+    fn an_empty_given_file_is_ignored() {
+        let loc = resolve(Some(Path::new("")), Some("dep")).unwrap();
         assert!(
             matches!(&loc, Location::Default(p) if p.ends_with("hpccache/dep.json")),
             "{loc:?}"

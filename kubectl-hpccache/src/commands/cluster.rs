@@ -33,12 +33,7 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|e| CliError::Output(format!("cannot start the async runtime: {e}")))?;
-        let env = std::env::var_os(state::STATE_ENV);
-        let located = state::resolve(
-            cli.state.as_deref(),
-            env.as_deref().map(Path::new),
-            deployment,
-        );
+        let located = state::resolve(cli.state.as_deref(), deployment);
         let (state_path, state) = match located {
             Ok(loc) => {
                 let path = loc.path().to_path_buf();

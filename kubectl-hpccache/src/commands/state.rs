@@ -1,7 +1,5 @@
 //! `kubectl hpccache state show`: the shared state file, the kubectl way.
 
-use std::path::Path;
-
 use hpccache_core::state::{self, State};
 
 use crate::cli::{Cli, Format, StateCommand};
@@ -19,12 +17,7 @@ fn show(cli: &Cli, deployment: Option<&str>) -> Result<(), CliError> {
         hpccache_core::spec::names::deployment("DEPLOYMENT", name)
             .map_err(hpccache_core::Error::from)?;
     }
-    let env = std::env::var_os(state::STATE_ENV);
-    let location = state::resolve(
-        cli.state.as_deref(),
-        env.as_deref().map(Path::new),
-        deployment,
-    )?;
+    let location = state::resolve(cli.state.as_deref(), deployment)?;
     let doc = state::read(location.path())?;
     let text = match cli.output {
         Some(Format::Json) => output::json(&doc)?,

@@ -117,6 +117,45 @@ fn az_state_show_with_state_flag_and_env() {
     assert_eq!((code, out.as_str()), (0, "MyHpcCache\n"));
 }
 
+/// Both binaries read `HPCCACHE_STATE` through clap's `env` on `--state`: the flag wins over
+/// the variable, and an empty variable means the default file.
+#[test]
+fn state_flag_wins_over_env_and_an_empty_env_is_the_default() {
+    let s = Scratch::new();
+    let path = s.write_state("MyHpcCache", &sample_state());
+    let moved = s.path().join("elsewhere.json");
+    std::fs::rename(&path, &moved).unwrap();
+    let missing = s.path().join("missing.json");
+    let (code, out, _) = run(s
+        .cmd("az-hpccache-ext")
+        .env("HPCCACHE_STATE", &missing)
+        .args([
+            "state",
+            "show",
+            "--query",
+            "deployment",
+            "-o",
+            "tsv",
+            "--state",
+        ])
+        .arg(&moved));
+    assert_eq!((code, out.as_str()), (0, "MyHpcCache\n"));
+    let (code, out, _) = run(s
+        .cmd("kubectl-hpccache")
+        .env("HPCCACHE_STATE", &missing)
+        .args(["state", "show", "-o", "name", "--state"])
+        .arg(&moved));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "deployment.hpccache.azure.com/MyHpcCache\n")
+    );
+    std::fs::rename(&moved, &path).unwrap();
+    for bin in ["az-hpccache-ext", "kubectl-hpccache"] {
+        let (code, _, err) = run(s.cmd(bin).env("HPCCACHE_STATE", "").args(["state", "show"]));
+        assert_eq!(code, 0, "{bin}: {err}");
+    }
+}
+
 #[test]
 fn corrupt_state_file_is_exit_1_with_a_clear_message_and_left_intact() {
     let s = Scratch::new();

@@ -222,7 +222,7 @@ fn mount_into_a_missing_namespace_fails_before_applying_anything() {
 
 #[test]
 fn api_errors_are_rendered_like_kubectl_not_as_a_debug_dump() {
-    let e = hpccache_core::kube::Error::Api {
+    let e = hpccache_core::Error::Kube {
         action: "apply PersistentVolumeClaim ghost/hpccache-myhpccache".into(),
         source: kube::Error::Api(Box::new(kube::core::Status {
             status: Some(kube::core::response::StatusSummary::Failure),

@@ -1,5 +1,9 @@
 //! az-style output: `-o/--output` formats and `--query`, rendered to the exact text az
 //! (knack) would write to stdout. Nothing here prints; callers write the returned text.
+//!
+//! Its own crate because it depends on nothing of hpccache's: it is az's output contract
+//! (knack, Pygments, PyYAML and jmespath behaviour), pinned by the golden cases under
+//! `tests/golden/` and `tests/output-cases/`, and builds and tests without the rest.
 
 mod color;
 mod format;
@@ -18,10 +22,6 @@ use serde_json::Value;
 
 use color::Paint;
 pub use format::{OutputFormat, color_enabled, parse_output};
-#[allow(
-    unused_imports,
-    reason = "part of the API: the error type of Query::parse"
-)]
 pub use query::{QUERY_REFERENCE, Query, QueryParseError};
 
 /// Failures while producing output; each is an ordinary error (exit code 1).
@@ -35,7 +35,6 @@ pub enum OutputError {
 
 impl OutputError {
     /// The line az prints after the error message.
-    #[allow(dead_code, reason = "for the CLI's error report")]
     pub fn recommendation(&self) -> Option<&'static str> {
         match self {
             OutputError::Query(_) => Some(QUERY_REFERENCE),
