@@ -98,10 +98,7 @@ impl Ctx {
 
     /// The steps of this run's plan, each listed after its needs.
     pub fn steps(&self) -> &'static [Step] {
-        match &self.spec.amlfs {
-            Some(a) => super::amlfs::steps(a.hsm.is_some()),
-            None => &Step::ALL,
-        }
+        self.spec.steps()
     }
 
     /// What `step` needs in this run's plan.

@@ -13,6 +13,7 @@
 
 use ipnet::Ipv4Net;
 
+use super::plan::Step;
 use super::spec::{CACHE_GROUP_FLAG, DEPLOYMENT_TAG, UpSpec};
 use super::steps::keys;
 use crate::azure::ids::same_id;
@@ -175,10 +176,9 @@ pub async fn run(
     if spec.amlfs.is_none() {
         check_dns(client, spec, state, neighbours, &resources_group, &vnet).await?;
     }
-    // Only the provider's roles need its principal: every HPC Cache (the blob target), a
-    // Managed Lustre filesystem only with blob integration. Asking Graph otherwise would
-    // fail identities Graph refuses for nothing.
-    let needs_roles = spec.amlfs.as_ref().is_none_or(|a| a.hsm.is_some());
+    // Only the roles step needs the provider's principal: asking Graph for a plan without
+    // one would fail identities Graph refuses for nothing.
+    let needs_roles = spec.steps().contains(&Step::Roles);
     let provider_principal = match &spec.provider_principal_id {
         Some(id) => Some(id.clone()),
         None if needs_roles => graph::provider_principal(client).await?,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::amlfs::{AmlfsArgs, AmlfsSpec};
+use super::plan::Step;
 use super::steps::keys;
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::spec::nfs::Owner;
@@ -131,6 +132,16 @@ pub struct Derived {
 }
 
 impl UpSpec {
+    /// The steps of this deployment's plan, each listed after its needs: every step for an
+    /// HPC Cache, a Managed Lustre filesystem's own (storage and roles only with blob
+    /// integration).
+    pub fn steps(&self) -> &'static [Step] {
+        match &self.amlfs {
+            Some(a) => super::amlfs::steps(a.hsm.is_some()),
+            None => &Step::ALL,
+        }
+    }
+
     pub fn from_args(a: &UpArgs) -> Result<Self, InvalidInput> {
         let sku = sku::sku("--sku-name", &a.sku_name)?;
         let size = sku::cache_size_gb("--cache-size-gb", sku, &a.cache_size_gb)?;
