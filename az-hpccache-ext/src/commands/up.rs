@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use hpccache_core::InvalidInput;
+use hpccache_core::azure::ResourceId;
 use hpccache_core::deploy::amlfs::AmlfsArgs;
 use hpccache_core::deploy::owner::OwnerOptions;
 use hpccache_core::deploy::{self, Mode, UpArgs, UpOptions, UpSpec, Waits};
@@ -362,9 +363,8 @@ impl UpCommand {
     /// The backend: the state file's for an existing deployment (another `--backend` is
     /// refused, naming it), else `--backend`, else amlfs (HPC Cache can no longer be created
     /// in Azure). The file is only read here; it is locked later.
-    fn backend(&self, cli: &Cli) -> Result<Backend, CliError> {
-        let recorded = state::resolve(cli.global.state.as_deref(), Some(&self.name))
-            .ok()
+    fn backend(&self, location: Option<&state::Location>) -> Result<Backend, CliError> {
+        let recorded = location
             .and_then(|l| state::read_optional(l.path()).ok().flatten())
             .map(|s| s.backend);
         let given = self.backend.map(Backend::from);
@@ -472,8 +472,11 @@ pub fn lock_state(cli: &Cli, deployment: Option<&str>) -> Result<LockedState, Cl
 }
 
 pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
+    // Resolved once for the whole command; an error (no home directory) only counts when the
+    // file is locked, after bad input has been refused.
+    let location = state::resolve(cli.global.state.as_deref(), Some(&cmd.name));
     // Bad input is refused before any request and before the state file is touched.
-    let backend = cmd.backend(cli)?;
+    let backend = cmd.backend(location.as_ref().ok())?;
     cmd.check_backend_flags(backend)?;
     let spec = UpSpec::from_args(&cmd.args(backend))?;
     if cmd.no_wait && cmd.dry_run {
@@ -484,7 +487,7 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
     if cmd.attach || spec.owner.is_some() {
         cmd.cluster_side.validate()?;
     }
-    let store = lock_state(cli, Some(&spec.deployment))?;
+    let store = LockedState::lock(location?.path())?;
     // A corrupt, foreign or newer state file is refused before the first request (the session
     // lists subscriptions when it opens), not after (reliability suite, issue 7 item 4).
     store.load()?;
@@ -529,37 +532,36 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
             super::attach::require_lustre_driver(&session, &asked.resource_group, &asked.cluster)
                 .await?;
         }
-        let report = deploy::up(&session.arm, spec, store, opts)
+        let mut report = deploy::up(&session.arm, spec, store, opts)
             .await
             .map_err(|f| failure(f, &state_path))?;
-        let finished = report.pending.is_empty() && !cmd.dry_run;
-        // `deploy::up` released the state file; the cluster side takes it again.
-        let owner = if asked.owner.is_some() && finished {
-            let store = LockedState::lock(&state_path)?;
-            let done = deploy::owner::prepare(
-                &session.arm,
-                &store,
+        // The lock taken above, handed back: the owner step and the cluster side run under it.
+        let store = report.store.take().filter(|_| report.pending.is_empty());
+        let owner = match &store {
+            Some(store) if asked.owner.is_some() => Some(
+                deploy::owner::prepare(
+                    &session.arm,
+                    store,
                 &asked,
                 &owner_opts,
                 &waits,
                 &progress,
             )
-            .await
-            .map_err(|e| {
-                CliError::Core(e).with_hint(format!(
-                    "The owner step failed; the Azure side is finished and recorded in {}. Run the same `up` command again to resume.",
-                    state_path.display()
-                ))
-            })?;
-            Some(done)
-        } else {
-            None
+                .await
+                .map_err(|e| {
+                    CliError::Core(e).with_hint(format!(
+                        "The owner step failed; the Azure side is finished and recorded in {}. Run the same `up` command again to resume.",
+                        state_path.display()
+                    ))
+                })?,
+            ),
+            _ => None,
         };
-        let attached = if cmd.attach && finished {
-            let store = LockedState::lock(&state_path)?;
-            Some(super::attach::attach_to_cluster(&session, &store, &cmd.cluster_side).await?)
-        } else {
-            None
+        let attached = match &store {
+            Some(store) if cmd.attach => {
+                Some(super::attach::attach_to_cluster(&session, store, &cmd.cluster_side).await?)
+            }
+            _ => None,
         };
         Ok((report, owner, attached))
     });
@@ -580,18 +582,28 @@ pub fn run(cli: &Cli, cmd: &UpCommand) -> Result<(), CliError> {
         );
     }
     if !report.pending.is_empty() {
-        let (what, wait) = match backend {
-            Backend::Amlfs => ("The Managed Lustre filesystem", "amlfs"),
-            Backend::Hpccache => ("The cache", "cache"),
+        let (what, wait, key) = match backend {
+            Backend::Amlfs => (
+                "The Managed Lustre filesystem",
+                "amlfs",
+                deploy::keys::AML_FILESYSTEM,
+            ),
+            Backend::Hpccache => ("The cache", "cache", deploy::keys::CACHE),
         };
+        // The operation records the resource it creates: its group is the deployment's
+        // (`--cache-resource-group`), not the cluster's node resource group.
+        let target = report
+            .state
+            .operations
+            .get(key)
+            .and_then(|op| ResourceId::parse(&op.resource_id).ok())
+            .and_then(|id| {
+                let rg = id.resource_group_name()?;
+                Some(format!("-g {rg} -n {}", id.name()))
+            })
+            .unwrap_or_else(|| format!("-n {deployment}"));
         tracing::warn!(
-            "{what} is being created. Follow it with `az-hpccache-ext {wait} wait -g {} -n {deployment} --created`, then run the same `up` command again to finish ({} left).",
-            report
-                .state
-                .cluster
-                .as_ref()
-                .map(|c| c.node_resource_group.as_str())
-                .unwrap_or(""),
+            "{what} is being created. Follow it with `az-hpccache-ext {wait} wait {target} --created`, then run the same `up` command again to finish ({} left).",
             report
                 .pending
                 .iter()

@@ -59,6 +59,9 @@ pub struct UpReport {
     /// Steps not finished because `--no-wait` left the cache creating (and what needs it).
     pub pending: Vec<Step>,
     pub state: State,
+    /// The state file, still locked (none in a dry run), so the rest of the command (owner
+    /// step, cluster side) runs under the same lock and no other command slips in between.
+    pub store: Option<LockedState>,
 }
 
 impl UpReport {
@@ -163,10 +166,11 @@ pub async fn up(
         what: "the result of up".into(),
         reason: "a step is still running".into(),
     })?;
-    let (state, _store) = ctx.into_state();
+    let (state, store) = ctx.into_state();
     Ok(UpReport {
         plan,
         pending: outcome.pending,
         state,
+        store,
     })
 }

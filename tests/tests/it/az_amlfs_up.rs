@@ -341,6 +341,19 @@ fn no_wait_returns_while_creating_and_up_again_finishes() {
     let st = state(&s);
     assert!(st["operations"].get("amlFilesystem").is_some(), "{st:#}");
     assert!(st.get("lustre").is_none());
+    // The wait command the warning gives works as given (it names the deployment's group,
+    // not the cluster's node resource group).
+    let err = String::from_utf8_lossy(&out.stderr);
+    let given = err
+        .split('`')
+        .find(|part| part.starts_with("az-hpccache-ext amlfs wait "))
+        .unwrap_or_else(|| panic!("a wait command in: {err}"));
+    let args: Vec<&str> = given.split_whitespace().skip(1).collect();
+    ok(s.az_sandbox_scaled("0.002").args(&args));
+    let show = json(&ok(s.az_sandbox().args([
+        "amlfs", "show", "-g", "myResourceGroup", "-n", "MyLustre",
+    ])));
+    assert_eq!(show["provisioningState"], "Succeeded", "{show:#}");
     take_log(&s);
     ok(s.az_sandbox_scaled("0.002").args(UP).args(["-o", "none"]));
     let log = take_log(&s);
