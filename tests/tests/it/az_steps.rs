@@ -314,6 +314,73 @@ fn every_step_rerun_on_a_finished_deployment_writes_nothing() {
     assert_eq!(writes_since(&s, before), Vec::<String>::new());
 }
 
+/// `cache create` over an existing cache runs `up`'s converge (issue 15): a fixed setting that
+/// differs is bad input naming the flag with nothing sent; a root squash not asked is kept;
+/// root squash and tags asked are one PATCH, not a PUT of the whole cache.
+#[test]
+fn cache_create_over_an_existing_cache_converges_as_up_does() {
+    let s = Scratch::new();
+    let subnet = tsv(
+        &s,
+        &[
+            "subnet",
+            "create",
+            "-g",
+            RG,
+            "--cluster",
+            CLUSTER,
+            "--query",
+            "id",
+        ],
+    );
+    ok(&s, &["provider", "register"]);
+    let create = [
+        "cache",
+        "create",
+        "-g",
+        RG,
+        "-n",
+        CACHE,
+        "--subnet",
+        subnet.as_str(),
+    ];
+    ok(&s, &[&create[..], &["--root-squash"]].concat());
+
+    let before = s.sandbox_requests().len();
+    let (code, out, err) = run(s
+        .az_sandbox()
+        .args(create)
+        .args(["--cache-size-gb", "6144"]));
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("--cache-size-gb"), "{err}");
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
+
+    // Neither --root-squash nor --no-root-squash: the cache keeps what it has.
+    ok(&s, &create);
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
+
+    let changed: Value = serde_json::from_str(&ok(
+        &s,
+        &[&create[..], &["--no-root-squash", "--tags", "team=hpc"]].concat(),
+    ))
+    .unwrap();
+    let writes = writes_since(&s, before);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(
+        writes[0].starts_with("PATCH ") && writes[0].ends_with(&format!("/caches/{CACHE}")),
+        "{writes:?}"
+    );
+    let shown: Value =
+        serde_json::from_str(&ok(&s, &["cache", "show", "-g", RG, "-n", CACHE])).unwrap();
+    for v in [&changed, &shown] {
+        assert_eq!(
+            v["securitySettings"]["accessPolicies"][0]["accessRules"][0]["rootSquash"],
+            false
+        );
+        assert_eq!(v["tags"]["team"], "hpc");
+    }
+}
+
 #[test]
 fn subnet_create_keeps_an_existing_subnet_and_never_overlaps() {
     let s = Scratch::new();
