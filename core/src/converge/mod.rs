@@ -18,3 +18,4 @@ pub struct Converged {
 pub mod amlfs;
 pub mod cache;
 pub mod subnet;
+pub mod target;

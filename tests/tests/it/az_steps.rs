@@ -381,6 +381,39 @@ fn cache_create_over_an_existing_cache_converges_as_up_does() {
     }
 }
 
+/// A storage target still being created is waited for, not written over (issue 15: the
+/// command sent its PUT again, into the cache's 409 and the propagation retries, where `up`
+/// waited).
+#[test]
+fn blob_target_add_waits_for_a_target_being_created_without_a_second_put() {
+    let s = Scratch::new();
+    let d = deploy(&s);
+    let add = [
+        "blob-storage-target",
+        "add",
+        "-g",
+        RG,
+        "--cache-name",
+        CACHE,
+        "-n",
+        "Second",
+        "--storage-account",
+        d.account.as_str(),
+        "--container-name",
+        CONTAINER,
+        "-v",
+        "/second",
+    ];
+    let started: Value =
+        serde_json::from_str(&ok(&s, &[&add[..], &["--no-wait"]].concat())).unwrap();
+    assert_ne!(started["provisioningState"], "Succeeded", "{started}");
+    let before = s.sandbox_requests().len();
+    let done: Value = serde_json::from_str(&ok(&s, &add)).unwrap();
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
+    assert_eq!(done["provisioningState"], "Succeeded", "{done}");
+    assert_eq!(done["junctions"][0]["namespacePath"], "/second");
+}
+
 #[test]
 fn subnet_create_keeps_an_existing_subnet_and_never_overlaps() {
     let s = Scratch::new();
