@@ -379,6 +379,28 @@ fn cache_create_over_an_existing_cache_converges_as_up_does() {
         );
         assert_eq!(v["tags"]["team"], "hpc");
     }
+    // The PATCH is Caches_Update's body.
+    let (checked, problems) = hpccache_tests::spec_body_violations(&s.sandbox_requests());
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(checked >= 3, "only {checked} bodies checked");
+}
+
+/// `up` again with another cache size: the same check as `cache create`'s, in up's own flag
+/// (exit 2; it was a lookup error, exit 1), and nothing written.
+#[test]
+fn up_with_another_cache_size_is_bad_input_naming_the_flag() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    let before = s.sandbox_requests().len();
+    let (code, out, err) = run(s.az_sandbox().args(hpccache_tests::GUIDE_UP).args([
+        "--cache-size-gb",
+        "6144",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--cache-size-gb"), "{err}");
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
 }
 
 /// A storage target still being created is waited for, as `up` does (issue 15: the command
