@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
 use hpccache_core::azure::cache::{self, Cache, NewCache};
-use hpccache_core::azure::ids::same_id;
-use hpccache_core::azure::lro::{self, Poller, Until};
+use hpccache_core::azure::lro::Poller;
 use hpccache_core::azure::{ArmClient, ResourceId};
+use hpccache_core::converge::cache::{self as converge, Flags, Options, Outcome, Want};
 use hpccache_core::spec::{location, names, sku, tags};
 use hpccache_core::state;
 use serde_json::Value;
@@ -50,7 +50,8 @@ impl CacheName {
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// Create an HPC Cache (idempotent: an equal cache is returned unchanged).
+    /// Create an HPC Cache (idempotent: an equal cache is returned unchanged; an existing one
+    /// gets the root squash and tags asked, as `up` converges it).
     #[command(after_help = "\
 Examples:
   Create the guide's cache and wait for it (about 20 minutes in Azure):
@@ -80,13 +81,13 @@ Examples:
             hide_env_values = true
         )]
         location: Option<String>,
-        /// Map the root user of NFS clients to an anonymous user (off unless given, as Azure
-        /// creates a cache).
+        /// Map the root user of NFS clients to an anonymous user (a new cache has it off unless
+        /// given, as Azure creates one; an existing cache keeps its setting unless given).
         // Contradictory flags are an argument error (exit 2), not "last one wins": a script that
         // says both has a bug the user should see (reliability suite, issue 7 item 4).
         #[arg(long, conflicts_with = "no_root_squash")]
         root_squash: bool,
-        /// Let NFS clients act as root on the cache (the default).
+        /// Let NFS clients act as root on the cache (the default for a new cache).
         #[arg(long)]
         no_root_squash: bool,
         /// Space-separated tags: key[=value] [key[=value] ...].
@@ -208,9 +209,9 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
             cache_size_gb,
             location,
             root_squash,
+            no_root_squash,
             tags,
             no_wait,
-            ..
         } => {
             cache.check()?;
             let sku = sku::sku("--sku-name", sku_name)?;
@@ -232,7 +233,6 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                 .map(|l| location::location("--location", l))
                 .transpose()?;
             let tags = string_tags(tags::parse("--tags", tags)?);
-            let root_squash = *root_squash;
             let session = Session::open(cli)?;
             let id = cache.validate(&session.subscription_id)?;
             let result = session.run(async {
@@ -240,18 +240,25 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                     Some(l) => l,
                     None => group_location(&session.arm, &cache.resource_group).await?,
                 };
-                let new = NewCache {
-                    location,
-                    sku: sku.to_string(),
-                    cache_size_gb: u64::from(size),
-                    subnet_id: subnet_id.to_string(),
-                    root_squash,
-                    tags,
+                let want = Want {
+                    id: id.clone(),
+                    new: NewCache {
+                        location,
+                        sku: sku.to_string(),
+                        cache_size_gb: u64::from(size),
+                        subnet_id: subnet_id.to_string(),
+                        root_squash: *root_squash,
+                        tags: tags.clone(),
+                    },
+                    // Neither flag keeps what an existing cache has, as `up` does.
+                    root_squash: squash_flag(*root_squash, *no_root_squash),
+                    tags: Some(tags),
+                    flags: Flags::CACHE,
                 };
-                create(&session, &id, &new, *no_wait).await
+                converge_cache(&session, &want, None, *no_wait).await
             });
             session.close()?;
-            print(cli, &result?)
+            print(cli, &result?.0)
         }
         CacheCommand::Update {
             cache,
@@ -271,27 +278,27 @@ pub fn run(cli: &Cli, cmd: &CacheCommand) -> Result<(), CliError> {
                 let c = cache::get_cache(&session.arm, &id)
                     .await
                     .map_err(CliError::not_found_is_3)?;
-                // The same PUT as create, from what the cache is, with the asked changes;
-                // `create` sends nothing when they are already so.
-                let new = NewCache {
-                    location: c.location.clone(),
-                    sku: c.sku.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
-                    cache_size_gb: c.properties.cache_size_gb.unwrap_or_default(),
-                    subnet_id: c.properties.subnet.clone().unwrap_or_default(),
-                    root_squash: if *root_squash || *no_root_squash {
-                        *root_squash
-                    } else {
-                        root_squash_of(&c).unwrap_or(false)
+                // What it is, with the asked changes; nothing is sent when they are so.
+                let want = Want {
+                    id: id.clone(),
+                    new: NewCache {
+                        location: c.location.clone(),
+                        sku: c.sku.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                        cache_size_gb: c.properties.cache_size_gb.unwrap_or_default(),
+                        subnet_id: c.properties.subnet.clone().unwrap_or_default(),
+                        root_squash: c.root_squash().unwrap_or(false),
+                        tags: c.tags.clone(),
                     },
-                    tags: tags.clone().unwrap_or_else(|| c.tags.clone()),
+                    root_squash: squash_flag(*root_squash, *no_root_squash),
+                    tags: tags.clone(),
+                    flags: Flags::CACHE,
                 };
-                let shown = create(&session, &id, &new, *no_wait).await?;
-                Ok((shown, new.root_squash))
+                converge_cache(&session, &want, Some(c), *no_wait).await
             });
             session.close()?;
             let (shown, root_squash) = result?;
             // With --no-wait the change may still fail: the record follows once it is done.
-            if !*no_wait {
+            if let Some(root_squash) = root_squash {
                 record_root_squash(cli, id.as_str(), root_squash);
             }
             print(cli, &shown)
@@ -392,83 +399,53 @@ async fn finish(
         .await?)
 }
 
-/// GET first; PUT only when the cache is absent or its tags or root squash differ.
-async fn create(
+/// Runs [`converge_found`] (reading the cache first unless `found` is given); the cache to
+/// print, and its root squash when the change is done (not with `--no-wait`).
+async fn converge_cache(
     session: &Session,
-    id: &ResourceId,
-    new: &NewCache,
+    want: &Want,
+    found: Option<Cache>,
     no_wait: bool,
-) -> Result<Value, CliError> {
+) -> Result<(Value, Option<bool>), CliError> {
     let client = &session.arm;
-    let existing = match cache::get_cache(client, id).await {
-        Ok(c) => Some(c),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
+    let found = match found {
+        Some(c) => Some(c),
+        None => converge::read(client, &want.id).await?,
     };
-    let exists = existing.is_some();
-    if let Some(c) = existing {
-        check_immutable(&c, new)?;
-        let state = c.properties.provisioning_state.clone().unwrap_or_default();
-        if c.tags == new.tags && root_squash_of(&c) == Some(new.root_squash) {
-            if lro::is_terminal(&state) || no_wait {
-                return Ok(shape::flat(&c));
-            }
-            // An earlier --no-wait (or an interrupted run) left it mid-creation: follow it.
-            let policy = session.poll_policy(Wait::Cache);
-            let progress = session.progress.for_step(format!("cache {}", id.name()));
-            let v = lro::wait_for_resource(
-                client,
-                id.as_str(),
-                cache::API_VERSION,
-                Until::Succeeded,
-                &policy,
-                &progress,
-            )
-            .await?;
-            return Ok(v.map(shape::flatten).unwrap_or(Value::Null));
-        }
-    }
-    let poller = if exists {
-        cache::begin_update_cache(client, id, new).await?
-    } else {
-        cache::begin_create_cache(client, id, new).await?
-    };
-    match finish(session, poller, no_wait).await? {
-        Some(v) => Ok(shape::flatten(v)),
-        None => Ok(shape::flat(&cache::get_cache(client, id).await?)),
-    }
+    let policy = session.poll_policy(Wait::Cache);
+    let progress = session
+        .progress
+        .for_step(format!("cache {}", want.id.name()));
+    let nothing = || Ok(());
+    let outcome = converge::converge_found(
+        client,
+        want,
+        found,
+        Options {
+            no_wait,
+            policy: &policy,
+            progress: &progress,
+            saved: None,
+            // A Failed cache is deleted and created again only by `up`, which knows it made
+            // it; here it is reported.
+            ours: false,
+            before_create: &nothing,
+        },
+    )
+    .await?;
+    Ok(match outcome {
+        Outcome::Ready { cache, .. } => (shape::flat(&*cache), cache.root_squash()),
+        Outcome::Pending { cache: Some(c), .. } => (shape::flat(&*c), None),
+        Outcome::Pending { cache: None, .. } => (
+            shape::flat(&cache::get_cache(client, &want.id).await?),
+            None,
+        ),
+    })
 }
 
-/// A cache's SKU, size, subnet and location cannot change after creation.
-fn check_immutable(c: &Cache, new: &NewCache) -> Result<(), CliError> {
-    let mut diffs = Vec::new();
-    if let Some(s) = &c.sku
-        && !s.name.eq_ignore_ascii_case(&new.sku)
-    {
-        diffs.push(format!("SKU {} (asked {})", s.name, new.sku));
-    }
-    if let Some(gb) = c.properties.cache_size_gb
-        && gb != new.cache_size_gb
-    {
-        diffs.push(format!("size {gb} GB (asked {})", new.cache_size_gb));
-    }
-    if let Some(s) = &c.properties.subnet
-        && !same_id(s, &new.subnet_id)
-    {
-        diffs.push(format!("subnet {s} (asked {})", new.subnet_id));
-    }
-    if !location::normalise(&c.location).eq_ignore_ascii_case(&location::normalise(&new.location)) {
-        diffs.push(format!("location {} (asked {})", c.location, new.location));
-    }
-    if diffs.is_empty() {
-        return Ok(());
-    }
-    Err(CliError::Runtime(format!(
-        "cache {} already exists with {}; these cannot change after creation",
-        c.name,
-        diffs.join(", ")
-    ))
-    .with_hint("Pass the existing values, choose another --name, or delete the cache first"))
+/// `--root-squash` on, `--no-root-squash` off, neither: as it is.
+fn squash_flag(on: bool, off: bool) -> Option<bool> {
+    (on || off).then_some(on)
 }
 
 /// Deployments made with this cache record its root-squash setting (`status` shows it,
@@ -509,21 +486,6 @@ fn state_files(cli: &Cli) -> Result<Vec<PathBuf>, hpccache_core::Error> {
         .into_iter()
         .map(|name| dir.join(format!("{name}.json")))
         .collect())
-}
-
-fn root_squash_of(c: &Cache) -> Option<bool> {
-    c.properties
-        .extra
-        .get("securitySettings")?
-        .get("accessPolicies")?
-        .as_array()?
-        .iter()
-        .find(|p| p.get("name").and_then(Value::as_str) == Some("default"))?
-        .get("accessRules")?
-        .as_array()?
-        .first()?
-        .get("rootSquash")?
-        .as_bool()
 }
 
 /// Tags as the typed bodies take them (values are strings; a bare key has "").

@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use hpccache_core::azure::cache::{self, StorageTarget};
-use hpccache_core::azure::ids::same_id;
+use hpccache_core::azure::cache::{self, TargetRetry};
 use hpccache_core::azure::{ResourceId, storage};
+use hpccache_core::converge::target::{self as converge, Options, Outcome, Want};
 use hpccache_core::spec::{names, nfs};
-use serde_json::Value;
 
 use super::role::{account_ref, resolve_account};
 use super::{print, shape};
@@ -140,48 +139,39 @@ pub fn run_blob(cli: &Cli, cmd: &BlobTargetCommand) -> Result<(), CliError> {
             Ok(id) => id,
             Err(_) => resolve_account(client, &account, None).await?,
         };
-        let container_id = storage::container_id(&account_id, &container);
-        match cache::get_storage_target(client, &target_id).await {
-            Ok(t) if is_same(&t, container_id.as_str(), &path) && !failed(&t) => {
-                return Ok(shape::flat(&t));
-            }
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
-        }
-        if *no_wait {
-            let poller =
-                cache::begin_create_blob_target(client, &target_id, container_id.as_str(), &path)
-                    .await?;
-            return Ok(poller
-                .initial()
-                .value()
-                .map(shape::flatten)
-                .unwrap_or(Value::Null));
-        }
-        let retry = cache::TargetRetry {
+        let want = Want {
+            id: target_id.clone(),
+            container_id: storage::container_id(&account_id, &container).to_string(),
+            namespace_path: path,
+        };
+        let retry = TargetRetry {
             delay: session
                 .scaled(PROPAGATION_DELAY)
                 .max(Duration::from_millis(20)),
             retries: PROPAGATION_ATTEMPTS - 1,
         };
         let policy = session.poll_policy(Wait::StorageTarget);
-        match cache::create_blob_target(
+        let outcome = converge::converge(
             client,
-            &target_id,
-            container_id.as_str(),
-            &path,
-            &policy,
-            &retry,
-            &session.progress,
+            &want,
+            Options {
+                no_wait: *no_wait,
+                policy: &policy,
+                progress: &session.progress,
+                retry: &retry,
+            },
         )
-        .await?
-        {
-            Some(v) => Ok(shape::flatten(v)),
-            None => Ok(shape::flat(
-                &cache::get_storage_target(client, &target_id).await?,
-            )),
-        }
+        .await?;
+        Ok(match outcome {
+            Outcome::Ready { target, .. }
+            | Outcome::Pending {
+                target: Some(target),
+                ..
+            } => shape::flat(&*target),
+            Outcome::Pending { target: None, .. } => {
+                shape::flat(&cache::get_storage_target(client, &target_id).await?)
+            }
+        })
     });
     session.close()?;
     print(cli, &result?)
@@ -237,25 +227,4 @@ pub fn run(cli: &Cli, cmd: &StorageTargetCommand) -> Result<(), CliError> {
             result
         }
     }
-}
-
-fn is_same(t: &StorageTarget, container_id: &str, path: &str) -> bool {
-    let target = t
-        .properties
-        .extra
-        .get("clfs")
-        .and_then(|c| c.get("target"))
-        .and_then(Value::as_str);
-    target.is_some_and(|c| same_id(c, container_id))
-        && t.properties
-            .junctions
-            .iter()
-            .any(|j| j.namespace_path.as_deref() == Some(path))
-}
-
-fn failed(t: &StorageTarget) -> bool {
-    t.properties
-        .provisioning_state
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
 }

@@ -16,4 +16,6 @@ pub struct Converged {
 }
 
 pub mod amlfs;
+pub mod cache;
 pub mod subnet;
+pub mod target;

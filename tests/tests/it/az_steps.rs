@@ -314,6 +314,133 @@ fn every_step_rerun_on_a_finished_deployment_writes_nothing() {
     assert_eq!(writes_since(&s, before), Vec::<String>::new());
 }
 
+/// `cache create` over an existing cache runs `up`'s converge (issue 15): a fixed setting that
+/// differs is bad input naming the flag with nothing sent; a root squash not asked is kept;
+/// root squash and tags asked are one PATCH, not a PUT of the whole cache.
+#[test]
+fn cache_create_over_an_existing_cache_converges_as_up_does() {
+    let s = Scratch::new();
+    let subnet = tsv(
+        &s,
+        &[
+            "subnet",
+            "create",
+            "-g",
+            RG,
+            "--cluster",
+            CLUSTER,
+            "--query",
+            "id",
+        ],
+    );
+    ok(&s, &["provider", "register"]);
+    let create = [
+        "cache",
+        "create",
+        "-g",
+        RG,
+        "-n",
+        CACHE,
+        "--subnet",
+        subnet.as_str(),
+    ];
+    ok(&s, &[&create[..], &["--root-squash"]].concat());
+
+    let before = s.sandbox_requests().len();
+    let (code, out, err) = run(s
+        .az_sandbox()
+        .args(create)
+        .args(["--cache-size-gb", "6144"]));
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("--cache-size-gb"), "{err}");
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
+
+    // Neither --root-squash nor --no-root-squash: the cache keeps what it has.
+    ok(&s, &create);
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
+
+    let changed: Value = serde_json::from_str(&ok(
+        &s,
+        &[&create[..], &["--no-root-squash", "--tags", "team=hpc"]].concat(),
+    ))
+    .unwrap();
+    let writes = writes_since(&s, before);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(
+        writes[0].starts_with("PATCH ") && writes[0].ends_with(&format!("/caches/{CACHE}")),
+        "{writes:?}"
+    );
+    let shown: Value =
+        serde_json::from_str(&ok(&s, &["cache", "show", "-g", RG, "-n", CACHE])).unwrap();
+    for v in [&changed, &shown] {
+        assert_eq!(
+            v["securitySettings"]["accessPolicies"][0]["accessRules"][0]["rootSquash"],
+            false
+        );
+        assert_eq!(v["tags"]["team"], "hpc");
+    }
+    // The PATCH is Caches_Update's body.
+    let (checked, problems) = hpccache_tests::spec_body_violations(&s.sandbox_requests());
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(checked >= 3, "only {checked} bodies checked");
+}
+
+/// `up` again with another cache size: the same check as `cache create`'s, in up's own flag
+/// (exit 2; it was a lookup error, exit 1), and nothing written.
+#[test]
+fn up_with_another_cache_size_is_bad_input_naming_the_flag() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    let before = s.sandbox_requests().len();
+    let (code, out, err) = run(s.az_sandbox().args(hpccache_tests::GUIDE_UP).args([
+        "--cache-size-gb",
+        "6144",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--cache-size-gb"), "{err}");
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
+}
+
+/// A storage target still being created is waited for, as `up` does (issue 15: the command
+/// returned it unfinished as if added), and not written again.
+#[test]
+fn blob_target_add_waits_for_a_target_being_created_without_a_second_put() {
+    let s = Scratch::new();
+    let d = deploy(&s);
+    let add = [
+        "blob-storage-target",
+        "add",
+        "-g",
+        RG,
+        "--cache-name",
+        CACHE,
+        "-n",
+        "Second",
+        "--storage-account",
+        d.account.as_str(),
+        "--container-name",
+        CONTAINER,
+        "-v",
+        "/second",
+    ];
+    // The creation takes 3 minutes of Azure time, 9 s at this scale: the next command starts
+    // long before it ends.
+    let slow = |args: &[&str]| {
+        let (code, out, err) = run(s.az_sandbox_scaled("0.05").args(args));
+        assert_eq!(code, 0, "{args:?} failed: {err}");
+        serde_json::from_str::<Value>(&out).expect("JSON")
+    };
+    let started = slow(&[&add[..], &["--no-wait"]].concat());
+    assert_ne!(started["provisioningState"], "Succeeded", "{started}");
+    let before = s.sandbox_requests().len();
+    let done = slow(&add);
+    assert_eq!(writes_since(&s, before), Vec::<String>::new());
+    assert_eq!(done["provisioningState"], "Succeeded", "{done}");
+    assert_eq!(done["junctions"][0]["namespacePath"], "/second");
+}
+
 #[test]
 fn subnet_create_keeps_an_existing_subnet_and_never_overlaps() {
     let s = Scratch::new();
