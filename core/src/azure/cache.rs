@@ -299,26 +299,8 @@ pub async fn begin_create_cache(
     cache: &ResourceId,
     new: &NewCache,
 ) -> Result<Poller> {
-    begin_put_cache(client, cache, new, "cache creation").await
-}
-
-/// Starts changing an existing cache (the same PUT), labelled as the update it is.
-pub async fn begin_update_cache(
-    client: &ArmClient,
-    cache: &ResourceId,
-    new: &NewCache,
-) -> Result<Poller> {
-    begin_put_cache(client, cache, new, "cache update").await
-}
-
-async fn begin_put_cache(
-    client: &ArmClient,
-    cache: &ResourceId,
-    new: &NewCache,
-    label: &str,
-) -> Result<Poller> {
     let op = Operation::new(
-        label,
+        "cache creation",
         cache.as_str(),
         API_VERSION,
         OperationKind::CreateOrUpdate,

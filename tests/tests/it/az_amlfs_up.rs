@@ -351,7 +351,12 @@ fn no_wait_returns_while_creating_and_up_again_finishes() {
     let args: Vec<&str> = given.split_whitespace().skip(1).collect();
     ok(s.az_sandbox_scaled("0.002").args(&args));
     let show = json(&ok(s.az_sandbox().args([
-        "amlfs", "show", "-g", "myResourceGroup", "-n", "MyLustre",
+        "amlfs",
+        "show",
+        "-g",
+        "myResourceGroup",
+        "-n",
+        "MyLustre",
     ])));
     assert_eq!(show["provisioningState"], "Succeeded", "{show:#}");
     take_log(&s);
