@@ -16,4 +16,5 @@ pub struct Converged {
 }
 
 pub mod amlfs;
+pub mod roles;
 pub mod subnet;
