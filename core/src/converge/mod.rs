@@ -17,4 +17,5 @@ pub struct Converged {
 
 pub mod amlfs;
 pub mod roles;
+pub mod storage;
 pub mod subnet;

@@ -1,14 +1,15 @@
-//! The storage account and its container, both through ARM (no data-plane role needed).
-//! The default account name is derived from the deployment; a name held by someone else is
-//! refused with the way out (`--storage-account`).
+//! The storage account and its container, through [`crate::converge::storage`] (an existing
+//! account must fit; a name held elsewhere is refused with the way out, `--storage-account`).
+//! The default account name is derived from the deployment. The step adds the plan's notes and
+//! the state records.
 
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::{keys, ours_by_tag, planned, record, record_found, record_planned, succeeded, tagged};
-use crate::azure::lro::{self, Until};
+use super::{keys, ours_by_tag, planned, record, record_found, record_planned, tagged};
 use crate::azure::storage;
-use crate::{Error, InvalidInput, Result};
+use crate::converge::storage::{self as converge, DEFAULT_SKU, Decision, Flags, Options, Want};
+use crate::{Error, Result};
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
     let settings = ctx
@@ -20,46 +21,29 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let sub = ctx.client.subscription().to_owned();
     let name = &settings.storage_account;
     let account = storage::account_id(&sub, &settings.resource_group, name);
-    match storage::get_account(&ctx.client, &account).await? {
-        Some(found) => {
-            let ours = ours_by_tag(ctx, &found.tags);
-            ctx.note(PlanItem::new(Step::Storage, "none", &found.id, "exists"));
-            if !ctx.dry_run() && !succeeded(found.properties.provisioning_state.as_deref()) {
-                lro::wait_for_resource(
-                    &ctx.client,
-                    &found.id,
-                    storage::API_VERSION,
-                    Until::Succeeded,
-                    &ctx.waits.other,
-                    &ctx.progress.for_step(Step::Storage.name()),
-                )
-                .await?;
+    let want = Want {
+        id: account.clone(),
+        location: ctx.read(|s| s.cluster.as_ref().map(|c| c.location.clone())),
+        sku: DEFAULT_SKU.to_owned(),
+        // Managed Lustre's blob integration takes either; an HPC Cache blob target needs none.
+        hns: ctx.spec.amlfs.is_none().then_some(false),
+        tags: ctx.spec.tags.clone(),
+        flags: if ctx.spec.storage_account.is_some() {
+            Flags::UP
+        } else {
+            Flags::UP_DERIVED
+        },
+    };
+    let found = converge::read(&ctx.client, &want).await?;
+    match converge::decide(&want, &found)? {
+        Decision::Keep { account: a, wait } => {
+            ctx.note(PlanItem::new(Step::Storage, "none", &a.id, "exists"));
+            if !ctx.dry_run() && wait {
+                converge_now(ctx, &want, &found).await?;
             }
-            record_found(ctx, keys::STORAGE_ACCOUNT, &found.id, ours)?;
+            record_found(ctx, keys::STORAGE_ACCOUNT, &a.id, ours_by_tag(ctx, &a.tags))?;
         }
-        None => {
-            let check = storage::check_name_availability(&ctx.client, name).await?;
-            if !check.name_available {
-                let flag = if ctx.spec.storage_account.is_some() {
-                    "--storage-account"
-                } else {
-                    "the derived storage account name"
-                };
-                return Err(InvalidInput::new(
-                    flag,
-                    format!(
-                        "storage account name '{name}' is not available: {}",
-                        check
-                            .message
-                            .or(check.reason)
-                            .unwrap_or_else(|| "it is taken by another account".to_owned())
-                    ),
-                )
-                .hint(
-                    "Account names are global across Azure; pass a free one with --storage-account",
-                )
-                .into());
-            }
+        Decision::Create => {
             ctx.note(PlanItem::new(
                 Step::Storage,
                 "create",
@@ -69,20 +53,10 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
                     settings.resource_group
                 ),
             ));
-            let location = ctx.read(|s| s.cluster.as_ref().map(|c| c.location.clone()));
             if ctx.dry_run() {
                 record_planned(ctx, keys::STORAGE_ACCOUNT, account.as_str())?;
             } else {
-                record(ctx, keys::STORAGE_ACCOUNT, account.as_str(), true)?;
-                storage::begin_create_account(
-                    &ctx.client,
-                    &account,
-                    location.as_deref().unwrap_or_default(),
-                    &ctx.spec.tags,
-                )
-                .await?
-                .wait(&ctx.client, &ctx.waits.other)
-                .await?;
+                converge_now(ctx, &want, &found).await?;
             }
         }
     }
@@ -93,7 +67,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     } else {
         storage::get_container(&ctx.client, &account, &settings.container).await?
     };
-    match existing {
+    match &existing {
         Some(found) => {
             ctx.note(PlanItem::new(Step::Storage, "none", &found.id, "exists"));
             // A container in this deployment's account is this deployment's.
@@ -110,10 +84,34 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             if ctx.dry_run() {
                 record_planned(ctx, keys::CONTAINER, container.as_str())?;
             } else {
-                record(ctx, keys::CONTAINER, container.as_str(), true)?;
-                storage::put_container(&ctx.client, &account, &settings.container).await?;
+                let before_create = || record(ctx, keys::CONTAINER, container.as_str(), true);
+                converge::container_found(
+                    &ctx.client,
+                    &account,
+                    &settings.container,
+                    existing,
+                    &before_create,
+                )
+                .await?;
             }
         }
     }
     Ok(Done::Finished)
+}
+
+/// Creates or waits; a new account is recorded as this tool's right before its PUT.
+async fn converge_now(ctx: &Ctx, want: &Want, found: &converge::Found) -> Result<()> {
+    let before_create = || record(ctx, keys::STORAGE_ACCOUNT, want.id.as_str(), true);
+    converge::converge_found(
+        &ctx.client,
+        want,
+        found,
+        Options {
+            policy: &ctx.waits.other,
+            progress: &ctx.progress.for_step(Step::Storage.name()),
+            before_create: &before_create,
+        },
+    )
+    .await?;
+    Ok(())
 }
