@@ -16,6 +16,7 @@ pub struct Converged {
 }
 
 pub mod amlfs;
+pub mod dns;
 pub mod roles;
 pub mod storage;
 pub mod subnet;

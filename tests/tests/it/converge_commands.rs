@@ -1,7 +1,10 @@
-//! `storage account create` and `up`'s storage step share one converge (issue 15's design
-//! step): an existing account must fit (StorageV2, SKU, location, no hierarchical namespace)
-//! and a name held elsewhere is refused before any write, each naming the caller's flag. The
-//! command used to return any existing account as it was, and to send the PUT for a taken name.
+//! The step commands and `up` share one converge per resource (issue 15's design step), so the
+//! commands now make the checks `up` makes:
+//! - `storage account create`: an existing account must fit (StorageV2, SKU, location, no
+//!   hierarchical namespace) and a name held elsewhere is refused before any write, each
+//!   naming the caller's flag (it used to return any existing account as it was, and to send
+//!   the PUT for a taken name);
+//! - `dns create`: a record set a deployment owns is never changed.
 
 use hpccache_sandbox::world::{DEFAULT_SUBSCRIPTION, World};
 use hpccache_tests::{GUIDE_UP, Scratch, is_write};
@@ -151,4 +154,98 @@ fn up_refuses_an_existing_account_with_a_hierarchical_namespace() {
     assert_eq!(touched.len(), 1, "{touched:?}");
     let w = s.load_world();
     assert!(w.of_type("Microsoft.StorageCache/caches").next().is_none());
+}
+
+/// `dns create` and `up`'s dns and records steps share one converge: the command, which is no
+/// deployment, never changes a record set a deployment owns (it used to rewrite `up`'s record
+/// set and drop its hpccache-deployment metadata), and a link that is right as it is gets no
+/// write.
+#[test]
+fn dns_create_never_changes_a_deployments_record_set() {
+    let s = Scratch::new();
+    s.up_sandbox(&[]);
+    let w = s.load_world();
+    let zone = w
+        .of_type("Microsoft.Network/privateDnsZones")
+        .next()
+        .expect("up made a zone")
+        .clone();
+    let link = w
+        .of_type("Microsoft.Network/privateDnsZones/virtualNetworkLinks")
+        .next()
+        .expect("up linked the zone")
+        .clone();
+    let vnet = link.body["properties"]["virtualNetwork"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let records_id = format!("{}/A/server", zone.id);
+    // The deployment's record set lost an address (as if the cache had changed).
+    let mut w = w;
+    let rs = w.get_mut(&records_id).expect("up wrote the record set");
+    let all = rs.body["properties"]["aRecords"]
+        .as_array()
+        .unwrap()
+        .clone();
+    rs.body["properties"]["aRecords"] = serde_json::json!(all[..1]);
+    let owner = rs.body["properties"]["metadata"]["hpccache-deployment"].clone();
+    assert_eq!(owner, "MyHpcCache");
+    s.save_world(&w);
+
+    let zone_name = zone.body["name"].as_str().unwrap().to_owned();
+    let create = |record: &str| {
+        az(
+            &s,
+            &[
+                "dns",
+                "create",
+                "-g",
+                RG,
+                "--zone-name",
+                &zone_name,
+                "--vnet",
+                &vnet,
+                "--cache-name",
+                "MyHpcCache",
+                "--record-name",
+                record,
+                "-o",
+                "json",
+            ],
+        )
+    };
+    let before = writes(&s).len();
+    let (code, _, err) = create("server");
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(named_flag(&err).as_deref(), Some("--record-name"), "{err}");
+    assert_eq!(writes(&s).len(), before, "nothing written");
+    let kept = s.load_world().get(&records_id).unwrap().body.clone();
+    assert_eq!(kept["properties"]["aRecords"].as_array().unwrap().len(), 1);
+    assert_eq!(kept["properties"]["metadata"]["hpccache-deployment"], owner);
+
+    // Another name: one new record set with every address; the zone and link are left alone.
+    let (code, out, err) = create("other");
+    assert_eq!(code, Some(0), "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let new_writes: Vec<String> = writes(&s)[before..]
+        .iter()
+        .map(|r| format!("{} {}", r["method"], r["path"]))
+        .collect();
+    assert_eq!(new_writes.len(), 1, "{new_writes:?}");
+    let other_id = format!("{}/A/other", zone.id);
+    let w = s.load_world();
+    let other = w.get(&other_id).expect("record set written");
+    assert_eq!(
+        other.body["properties"]["aRecords"]
+            .as_array()
+            .unwrap()
+            .len(),
+        all.len()
+    );
+    assert_eq!(printed["recordSet"]["id"], other.body["id"]);
+    assert_eq!(printed["virtualNetworkLink"]["id"], link.body["id"]);
+    assert_eq!(
+        printed["virtualNetworkLink"]["virtualNetworkLinkState"],
+        "Completed"
+    );
 }
