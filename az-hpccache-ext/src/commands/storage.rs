@@ -147,11 +147,7 @@ pub fn run(cli: &Cli, cmd: &StorageCommand) -> Result<(), CliError> {
                     &session.arm,
                     &want,
                     &found,
-                    Options {
-                        policy: &session.poll_policy(Wait::Resource),
-                        progress: &session.progress,
-                        before_create: &|| Ok(()),
-                    },
+                    Options::new(&session.poll_policy(Wait::Resource), &session.progress),
                 )
                 .await?;
                 Ok::<_, CliError>(shape::flat(&outcome.account))

@@ -123,26 +123,32 @@ pub struct LinkWant {
     pub tags: BTreeMap<String, String>,
 }
 
-/// What converging a link would do.
+/// What converging a link or a record set would do.
 #[derive(Debug, Clone)]
-pub enum LinkDecision {
+pub enum Decision<T, U = ()> {
     Create,
-    /// Its registration setting differs (and it is the caller's to change).
-    Update,
-    /// As wanted: waited for until Completed.
-    Keep(Box<VirtualNetworkLink>),
+    /// Write it again, with `U` (a record set's metadata).
+    Update(U),
+    /// As wanted (a link: waited for until Completed).
+    Keep(Box<T>),
 }
 
-impl LinkDecision {
+impl<T, U> Decision<T, U> {
     /// The plan's verb.
     pub fn action(&self) -> &'static str {
         match self {
-            LinkDecision::Create => "create",
-            LinkDecision::Update => "update",
-            LinkDecision::Keep(_) => "none",
+            Decision::Create => "create",
+            Decision::Update(_) => "update",
+            Decision::Keep(_) => "none",
         }
     }
 }
+
+/// A link is updated when its registration setting differs (and it is the caller's to change).
+pub type LinkDecision = Decision<VirtualNetworkLink>;
+
+/// A record set is updated with its own metadata when it is not the caller's.
+pub type RecordsDecision = Decision<RecordSet, BTreeMap<String, String>>;
 
 /// Compares a found link with the wanted one. `ours`: the caller's records say it made the
 /// link (then another deployment's tag on it does not stop an update).
@@ -194,7 +200,7 @@ pub fn decide_link(
         ))
         .into());
     }
-    Ok(LinkDecision::Update)
+    Ok(LinkDecision::Update(()))
 }
 
 /// Carries out `decision`: the link written when it must be, then waited for until Completed.
@@ -208,7 +214,7 @@ pub async fn link(
     let created = matches!(decision, LinkDecision::Create);
     let l = match decision {
         LinkDecision::Keep(_) => dns::wait_link_completed(client, &want.id, policy).await?,
-        LinkDecision::Create | LinkDecision::Update => {
+        LinkDecision::Create | LinkDecision::Update(()) => {
             dns::converge_link(
                 client,
                 &want.id,
@@ -244,26 +250,6 @@ pub struct RecordsWant {
 impl RecordsWant {
     pub fn id(&self) -> ResourceId {
         dns::a_record_set_id(&self.zone, &self.name)
-    }
-}
-
-/// What converging the record set would do.
-#[derive(Debug, Clone)]
-pub enum RecordsDecision {
-    Create,
-    /// Rewrite its addresses, with this metadata (its own when it is not the caller's).
-    Update(BTreeMap<String, String>),
-    Keep(Box<RecordSet>),
-}
-
-impl RecordsDecision {
-    /// The plan's verb.
-    pub fn action(&self) -> &'static str {
-        match self {
-            RecordsDecision::Create => "create",
-            RecordsDecision::Update(_) => "update",
-            RecordsDecision::Keep(_) => "none",
-        }
     }
 }
 

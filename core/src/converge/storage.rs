@@ -17,10 +17,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::Converged;
-use crate::azure::lro::{self, FinalState, Operation, OperationKind, PollPolicy, Until};
+use crate::azure::lro::{self, FinalState, Operation, OperationKind};
 use crate::azure::storage::{self, BlobContainer, NameAvailability, StorageAccount};
 use crate::azure::{ArmClient, Method, ResourceId};
-use crate::progress::Progress;
 use crate::{Error, InvalidInput, Result};
 
 /// The kind the cache's blob target (and Managed Lustre's blob integration) needs.
@@ -211,24 +210,14 @@ pub fn decide(want: &Want, found: &Found) -> Result<Decision> {
         };
         return Err(misfit(want.flags.name, what.to_owned()));
     }
-    let wait = !a
-        .properties
-        .provisioning_state
-        .as_deref()
-        .is_none_or(|s| s.eq_ignore_ascii_case("Succeeded"));
+    let wait = super::settling(a.properties.provisioning_state.as_deref());
     Ok(Decision::Keep {
         account: Box::new(a.clone()),
         wait,
     })
 }
 
-/// How to run it.
-pub struct Options<'a> {
-    pub policy: &'a PollPolicy,
-    pub progress: &'a Progress,
-    /// Called right before the create PUT, to record the account as this tool's first.
-    pub before_create: &'a (dyn Fn() -> Result<()> + Sync),
-}
+pub use super::Options;
 
 #[derive(Debug)]
 pub struct Outcome {
@@ -254,22 +243,8 @@ pub async fn converge_found(
     let id = want.id.as_str();
     match decide(want, found)? {
         Decision::Keep { account, wait } => {
-            let account = if wait {
-                lro::wait_for_resource(
-                    client,
-                    id,
-                    storage::API_VERSION,
-                    Until::Succeeded,
-                    opts.policy,
-                    opts.progress,
-                )
-                .await?;
-                storage::get_account(client, &want.id)
-                    .await?
-                    .unwrap_or(*account)
-            } else {
-                *account
-            };
+            let account =
+                super::settled(client, id, storage::API_VERSION, *account, wait, &opts).await?;
             Ok(Outcome {
                 converged: Converged {
                     id: account.id.clone(),

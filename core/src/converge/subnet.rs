@@ -13,9 +13,7 @@
 use ipnet::Ipv4Net;
 
 use super::Converged;
-use crate::azure::lro::{self, PollPolicy, Until};
 use crate::azure::{ArmClient, ResourceId, network};
-use crate::progress::Progress;
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::{InvalidInput, Result};
 
@@ -162,24 +160,14 @@ pub fn decide(want: &Want, found: &Found) -> Result<Decision> {
         ))
         .into());
     }
-    let wait = !existing
-        .properties
-        .provisioning_state
-        .as_deref()
-        .is_none_or(|s| s.eq_ignore_ascii_case("Succeeded"));
+    let wait = super::settling(existing.properties.provisioning_state.as_deref());
     Ok(Decision::Keep {
         subnet: Box::new(existing.clone()),
         wait,
     })
 }
 
-/// How to run it.
-pub struct Options<'a> {
-    pub policy: &'a PollPolicy,
-    pub progress: &'a Progress,
-    /// Called right before the create PUT, to record the subnet as this tool's first.
-    pub before_create: &'a (dyn Fn() -> Result<()> + Sync),
-}
+pub use super::Options;
 
 #[derive(Debug)]
 pub struct Outcome {
@@ -212,20 +200,15 @@ pub async fn converge_found(
     let id = want.id();
     match decide(want, found)? {
         Decision::Keep { subnet, wait } => {
-            let subnet = if wait {
-                lro::wait_for_resource(
-                    client,
-                    &subnet.id,
-                    network::API_VERSION,
-                    Until::Succeeded,
-                    opts.policy,
-                    opts.progress,
-                )
-                .await?;
-                network::get_subnet(client, &id).await?.unwrap_or(*subnet)
-            } else {
-                *subnet
-            };
+            let subnet = super::settled(
+                client,
+                id.as_str(),
+                network::API_VERSION,
+                *subnet,
+                wait,
+                &opts,
+            )
+            .await?;
             Ok(Outcome {
                 converged: Converged {
                     id: subnet.id.clone(),

@@ -194,25 +194,10 @@ fn dns_create_never_changes_a_deployments_record_set() {
 
     let zone_name = zone.body["name"].as_str().unwrap().to_owned();
     let create = |record: &str| {
-        az(
-            &s,
-            &[
-                "dns",
-                "create",
-                "-g",
-                RG,
-                "--zone-name",
-                &zone_name,
-                "--vnet",
-                &vnet,
-                "--cache-name",
-                "MyHpcCache",
-                "--record-name",
-                record,
-                "-o",
-                "json",
-            ],
-        )
+        let args = format!(
+            "dns create -g {RG} --zone-name {zone_name} --vnet {vnet} --cache-name MyHpcCache --record-name {record} -o json"
+        );
+        az(&s, &args.split(' ').collect::<Vec<_>>())
     };
     let before = writes(&s).len();
     let (code, _, err) = create("server");

@@ -78,7 +78,7 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let decision = converge::decide_link(&want, found.as_ref(), &caller(ctx), ours)?;
     let reason = match &decision {
         LinkDecision::Keep(_) => "links the cluster's vnet".to_owned(),
-        LinkDecision::Update => format!(
+        LinkDecision::Update(()) => format!(
             "registration should be {}",
             if want.registration { "on" } else { "off" }
         ),

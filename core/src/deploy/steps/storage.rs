@@ -35,30 +35,37 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         },
     };
     let found = converge::read(&ctx.client, &want).await?;
-    match converge::decide(&want, &found)? {
-        Decision::Keep { account: a, wait } => {
-            ctx.note(PlanItem::new(Step::Storage, "none", &a.id, "exists"));
-            if !ctx.dry_run() && wait {
-                converge_now(ctx, &want, &found).await?;
-            }
-            record_found(ctx, keys::STORAGE_ACCOUNT, &a.id, ours_by_tag(ctx, &a.tags))?;
+    let decision = converge::decide(&want, &found)?;
+    match &decision {
+        Decision::Keep { account: a, .. } => {
+            ctx.note(PlanItem::new(Step::Storage, "none", &a.id, "exists"))
         }
-        Decision::Create => {
-            ctx.note(PlanItem::new(
-                Step::Storage,
-                "create",
-                account.as_str(),
-                format!(
-                    "no account {name} in {}; the name is free",
-                    settings.resource_group
-                ),
-            ));
-            if ctx.dry_run() {
-                record_planned(ctx, keys::STORAGE_ACCOUNT, account.as_str())?;
-            } else {
-                converge_now(ctx, &want, &found).await?;
-            }
+        Decision::Create => ctx.note(PlanItem::new(
+            Step::Storage,
+            "create",
+            account.as_str(),
+            format!(
+                "no account {name} in {}; the name is free",
+                settings.resource_group
+            ),
+        )),
+    }
+    if !ctx.dry_run() {
+        // Creates (recorded as this tool's right before the PUT) or waits.
+        let before_create = || record(ctx, keys::STORAGE_ACCOUNT, account.as_str(), true);
+        let progress = ctx.progress.for_step(Step::Storage.name());
+        let mut opts = Options::new(&ctx.waits.other, &progress);
+        opts.before_create = &before_create;
+        converge::converge_found(&ctx.client, &want, &found, opts).await?;
+    }
+    match &decision {
+        Decision::Keep { account: a, .. } => {
+            record_found(ctx, keys::STORAGE_ACCOUNT, &a.id, ours_by_tag(ctx, &a.tags))?
         }
+        Decision::Create if ctx.dry_run() => {
+            record_planned(ctx, keys::STORAGE_ACCOUNT, account.as_str())?
+        }
+        Decision::Create => {}
     }
 
     let container = storage::container_id(&account, &settings.container);
@@ -97,21 +104,4 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         }
     }
     Ok(Done::Finished)
-}
-
-/// Creates or waits; a new account is recorded as this tool's right before its PUT.
-async fn converge_now(ctx: &Ctx, want: &Want, found: &converge::Found) -> Result<()> {
-    let before_create = || record(ctx, keys::STORAGE_ACCOUNT, want.id.as_str(), true);
-    converge::converge_found(
-        &ctx.client,
-        want,
-        found,
-        Options {
-            policy: &ctx.waits.other,
-            progress: &ctx.progress.for_step(Step::Storage.name()),
-            before_create: &before_create,
-        },
-    )
-    .await?;
-    Ok(())
 }
