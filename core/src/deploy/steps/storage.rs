@@ -7,7 +7,7 @@ use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
 use super::{keys, ours_by_tag, planned, record, record_found, record_planned, tagged};
-use crate::azure::storage;
+use crate::azure::{ResourceId, storage};
 use crate::converge::storage::{self as converge, DEFAULT_SKU, Decision, Flags, Options, Want};
 use crate::{Error, Result};
 
@@ -68,40 +68,54 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         Decision::Create => {}
     }
 
-    let container = storage::container_id(&account, &settings.container);
+    container(
+        ctx,
+        &account,
+        keys::CONTAINER,
+        &settings.container,
+        "container",
+    )
+    .await?;
+    Ok(Done::Finished)
+}
+
+/// The container `name` in the deployment's account, recorded under `key` (`what` names it in
+/// the plan): created when missing, this deployment's when the account is.
+pub(super) async fn container(
+    ctx: &Ctx,
+    account: &ResourceId,
+    key: &str,
+    name: &str,
+    what: &str,
+) -> Result<()> {
+    let id = storage::container_id(account, name);
     let existing = if planned(ctx, keys::STORAGE_ACCOUNT) {
         None
     } else {
-        storage::get_container(&ctx.client, &account, &settings.container).await?
+        storage::get_container(&ctx.client, account, name).await?
     };
     match &existing {
         Some(found) => {
             ctx.note(PlanItem::new(Step::Storage, "none", &found.id, "exists"));
             // A container in this deployment's account is this deployment's.
             let ours = tagged(ctx, keys::STORAGE_ACCOUNT);
-            record_found(ctx, keys::CONTAINER, &found.id, ours)?;
+            record_found(ctx, key, &found.id, ours)?;
         }
         None => {
             ctx.note(PlanItem::new(
                 Step::Storage,
                 "create",
-                container.as_str(),
-                format!("no container {} in the account", settings.container),
+                id.as_str(),
+                format!("no {what} {name} in the account"),
             ));
             if ctx.dry_run() {
-                record_planned(ctx, keys::CONTAINER, container.as_str())?;
+                record_planned(ctx, key, id.as_str())?;
             } else {
-                let before_create = || record(ctx, keys::CONTAINER, container.as_str(), true);
-                converge::container_found(
-                    &ctx.client,
-                    &account,
-                    &settings.container,
-                    existing,
-                    &before_create,
-                )
-                .await?;
+                let before_create = || record(ctx, key, id.as_str(), true);
+                converge::container_found(&ctx.client, account, name, existing, &before_create)
+                    .await?;
             }
         }
     }
-    Ok(Done::Finished)
+    Ok(())
 }
