@@ -161,17 +161,15 @@ pub fn run(cli: &Cli, cmd: &DnsCommand) -> Result<(), CliError> {
                     converge::decide_link(&link, found_link.as_ref(), &caller, false)?;
                 let records_decision =
                     converge::decide_records(&records, found_records.as_ref(), &caller, false)?;
-                let (_, zone) =
+                let zone =
                     converge::zone(client, &zone_id, zone, &tags, &policy, &|| Ok(())).await?;
-                let (_, l) =
-                    converge::link(client, &link, link_decision, &policy, &session.progress)
-                        .await?;
-                let (_, r) =
-                    converge::records(client, &records, records_decision, &|| Ok(())).await?;
+                let l = converge::link(client, &link, link_decision, &policy, &session.progress)
+                    .await?;
+                let r = converge::records(client, &records, records_decision, &|| Ok(())).await?;
                 Ok(json!({
-                    "zone": shape::flat(&zone),
-                    "virtualNetworkLink": shape::flat(&l),
-                    "recordSet": shape::flat(&r),
+                    "zone": shape::flat(&zone.resource),
+                    "virtualNetworkLink": shape::flat(&l.resource),
+                    "recordSet": shape::flat(&r.resource),
                 }))
             });
             session.close()?;

@@ -114,7 +114,7 @@ pub fn run(cli: &Cli, cmd: &RoleCommand) -> Result<(), CliError> {
         Ok::<_, CliError>(Value::Array(
             outcomes
                 .iter()
-                .map(|o| match &o.assignment {
+                .map(|o| match &o.resource {
                     Some(a) => shape::flat(a),
                     None => json!({ "id": o.converged.id }),
                 })

@@ -150,7 +150,7 @@ pub fn run(cli: &Cli, cmd: &StorageCommand) -> Result<(), CliError> {
                     Options::new(&session.poll_policy(Wait::Resource), &session.progress),
                 )
                 .await?;
-                Ok::<_, CliError>(shape::flat(&outcome.account))
+                Ok::<_, CliError>(shape::flat(&outcome.resource))
             });
             session.close()?;
             print(cli, &result?)

@@ -100,5 +100,5 @@ async fn create(
         Options::new(&session.poll_policy(Wait::Resource), &session.progress),
     )
     .await?;
-    Ok(shape::flat(&outcome.subnet))
+    Ok(shape::flat(&outcome.resource))
 }

@@ -1,6 +1,6 @@
 //! The private DNS zone, its link to the cluster's vnet and the A record set of the cache's
 //! mount addresses: each wanted object in → read → compare → create or update → wait →
-//! [`Converged`]. `up`'s dns and records steps and `dns create` call [`zone`],
+//! [`super::Converged`]. `up`'s dns and records steps and `dns create` call [`zone`],
 //! [`decide_link`] / [`link`] and [`decide_records`] / [`records`].
 //!
 //! - A link is done when it is `virtualNetworkLinkState` Completed, not when its PUT is:
@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Converged;
+use super::Outcome;
 use crate::azure::dns::{self, PrivateZone, RecordSet, VirtualNetworkLink};
 use crate::azure::ids::same_id;
 use crate::azure::lro::PollPolicy;
@@ -76,15 +76,9 @@ pub async fn zone(
     tags: &BTreeMap<String, String>,
     policy: &PollPolicy,
     before_create: &(dyn Fn() -> Result<()> + Sync),
-) -> Result<(Converged, PrivateZone)> {
+) -> Result<Outcome<PrivateZone>> {
     if let Some(z) = found {
-        return Ok((
-            Converged {
-                id: z.id.clone(),
-                created: false,
-            },
-            z,
-        ));
+        return Ok(Outcome::new(z.id.clone(), false, z));
     }
     before_create()?;
     let body = dns::begin_put_zone(client, id, tags)
@@ -97,13 +91,7 @@ pub async fn zone(
             .await?
             .ok_or_else(|| vanished(id))?,
     };
-    Ok((
-        Converged {
-            id: id.to_string(),
-            created: true,
-        },
-        z,
-    ))
+    Ok(Outcome::new(id.to_string(), true, z))
 }
 
 fn vanished(id: &ResourceId) -> Error {
@@ -210,7 +198,7 @@ pub async fn link(
     decision: LinkDecision,
     policy: &PollPolicy,
     progress: &Progress,
-) -> Result<(Converged, VirtualNetworkLink)> {
+) -> Result<Outcome<VirtualNetworkLink>> {
     let created = matches!(decision, LinkDecision::Create);
     let l = match decision {
         LinkDecision::Keep(_) => dns::wait_link_completed(client, &want.id, policy).await?,
@@ -227,13 +215,7 @@ pub async fn link(
             .await?
         }
     };
-    Ok((
-        Converged {
-            id: l.id.clone(),
-            created,
-        },
-        l,
-    ))
+    Ok(Outcome::new(l.id.clone(), created, l))
 }
 
 /// The A record set wanted.
@@ -296,16 +278,10 @@ pub async fn records(
     want: &RecordsWant,
     decision: RecordsDecision,
     before_write: &(dyn Fn() -> Result<()> + Sync),
-) -> Result<(Converged, RecordSet)> {
+) -> Result<Outcome<RecordSet>> {
     let (metadata, created) = match decision {
         RecordsDecision::Keep(r) => {
-            return Ok((
-                Converged {
-                    id: r.id.clone(),
-                    created: false,
-                },
-                *r,
-            ));
+            return Ok(Outcome::new(r.id.clone(), false, *r));
         }
         RecordsDecision::Create => (&want.metadata, true),
         RecordsDecision::Update(ref m) => (m, false),
@@ -320,13 +296,7 @@ pub async fn records(
         metadata,
     )
     .await?;
-    Ok((
-        Converged {
-            id: want.id().to_string(),
-            created,
-        },
-        r,
-    ))
+    Ok(Outcome::new(want.id().to_string(), created, r))
 }
 
 #[cfg(test)]

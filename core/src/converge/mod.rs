@@ -21,6 +21,25 @@ pub struct Converged {
     pub created: bool,
 }
 
+/// What a converge function leaves behind, with the resource as it is now.
+#[derive(Debug)]
+pub struct Outcome<T> {
+    pub converged: Converged,
+    pub resource: T,
+}
+
+impl<T> Outcome<T> {
+    pub fn new(id: impl Into<String>, created: bool, resource: T) -> Self {
+        Outcome {
+            converged: Converged {
+                id: id.into(),
+                created,
+            },
+            resource,
+        }
+    }
+}
+
 /// How a converge function that waits runs.
 pub struct Options<'a> {
     pub policy: &'a PollPolicy,

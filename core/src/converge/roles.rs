@@ -1,6 +1,6 @@
 //! The two storage roles the cache's resource provider needs: the wanted assignments in → list
-//! what applies at the scope → compare → create → [`Converged`]. `up`'s roles step and
-//! `role assign` call [`principal`], [`read`], [`decide`] and [`apply`] (or [`converge`]).
+//! what applies at the scope → compare → create → [`super::Converged`]. `up`'s roles step
+//! and `role assign` call [`principal`], [`read`], [`decide`] and [`apply`] (or [`converge`]).
 //!
 //! - The principal is the one given (`--provider-principal-id`, `--assignee`) or the provider's
 //!   service principal from Microsoft Graph. Graph answers 404 for minutes after the provider's
@@ -12,7 +12,6 @@
 //!   PUTs the same name; ARM's 409 `RoleAssignmentExists` (an equal assignment under another
 //!   name appeared meanwhile) is converged too, on that assignment.
 
-use super::Converged;
 use crate::azure::authorization::{self, Assigned, RoleAssignment};
 use crate::azure::ids::same_id;
 use crate::azure::lro::PollPolicy;
@@ -136,13 +135,9 @@ pub async fn read(client: &ArmClient, scope: &str) -> Result<Vec<RoleAssignment>
     authorization::list_role_assignments(client, scope).await
 }
 
-#[derive(Debug)]
-pub struct Outcome {
-    pub converged: Converged,
-    /// The assignment as it is now; `None` only when ARM said an equal one exists and does not
-    /// list it yet.
-    pub assignment: Option<RoleAssignment>,
-}
+/// The assignment as it is now; `None` only when ARM said an equal one exists and does not
+/// list it yet.
+pub type Outcome = super::Outcome<Option<RoleAssignment>>;
 
 /// Carries out `decision` for `want`; `before_create` runs right before the PUT (to record the
 /// assignment as this tool's first).
@@ -153,13 +148,7 @@ pub async fn apply(
     before_create: &(dyn Fn(&str) -> Result<()> + Sync),
 ) -> Result<Outcome> {
     if let Decision::Keep(a) = decision {
-        return Ok(Outcome {
-            converged: Converged {
-                id: a.id.clone(),
-                created: false,
-            },
-            assignment: Some(*a),
-        });
+        return Ok(Outcome::new(a.id.clone(), false, Some(*a)));
     }
     before_create(&want.id())?;
     match authorization::create_role_assignment(
@@ -171,25 +160,17 @@ pub async fn apply(
     )
     .await?
     {
-        Assigned::Created(a) => Ok(Outcome {
-            converged: Converged {
-                id: a.id.clone(),
-                created: true,
-            },
-            assignment: Some(*a),
-        }),
+        Assigned::Created(a) => Ok(Outcome::new(a.id.clone(), true, Some(*a))),
         // An equal assignment appeared between the list and the PUT: it does the job, and it
         // is not ours.
         Assigned::AlreadyExists => {
             let now = read(client, &want.scope).await?;
             let found = now.into_iter().find(|a| want.is_met_by(a));
-            Ok(Outcome {
-                converged: Converged {
-                    id: found.as_ref().map_or_else(|| want.id(), |a| a.id.clone()),
-                    created: false,
-                },
-                assignment: found,
-            })
+            Ok(Outcome::new(
+                found.as_ref().map_or_else(|| want.id(), |a| a.id.clone()),
+                false,
+                found,
+            ))
         }
     }
 }

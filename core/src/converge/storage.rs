@@ -219,12 +219,7 @@ pub fn decide(want: &Want, found: &Found) -> Result<Decision> {
 
 pub use super::Options;
 
-#[derive(Debug)]
-pub struct Outcome {
-    pub converged: Converged,
-    /// The account as it is now.
-    pub account: StorageAccount,
-}
+pub type Outcome = super::Outcome<StorageAccount>;
 
 /// What a create sends: [`storage::account_body`] with the wanted SKU.
 pub fn create_body(want: &Want, location: &str) -> Value {
@@ -245,13 +240,7 @@ pub async fn converge_found(
         Decision::Keep { account, wait } => {
             let account =
                 super::settled(client, id, storage::API_VERSION, *account, wait, &opts).await?;
-            Ok(Outcome {
-                converged: Converged {
-                    id: account.id.clone(),
-                    created: false,
-                },
-                account,
-            })
+            Ok(Outcome::new(account.id.clone(), false, account))
         }
         Decision::Create => {
             let location = want.location.as_deref().ok_or_else(|| {
@@ -285,13 +274,7 @@ pub async fn converge_found(
                         reason: "it vanished after its creation".to_owned(),
                     })?,
             };
-            Ok(Outcome {
-                converged: Converged {
-                    id: id.to_owned(),
-                    created: true,
-                },
-                account,
-            })
+            Ok(Outcome::new(id.to_owned(), true, account))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The cache subnet: the wanted subnet in → read the vnet → compare → create → wait →
-//! [`Converged`]. `up`'s subnet step and `subnet create` call [`converge_found`] / [`converge`].
+//! [`super::Converged`]. `up`'s subnet step and `subnet create` call [`converge_found`] /
+//! [`converge`].
 //!
 //! - A new subnet is placed by [`cidr::plan`] clear of every other subnet, the service CIDR and
 //!   the pod CIDR (`--subnet-prefix auto` picks the lowest free prefix of `--subnet-size`).
@@ -12,7 +13,6 @@
 
 use ipnet::Ipv4Net;
 
-use super::Converged;
 use crate::azure::{ArmClient, ResourceId, network};
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::{InvalidInput, Result};
@@ -169,12 +169,8 @@ pub fn decide(want: &Want, found: &Found) -> Result<Decision> {
 
 pub use super::Options;
 
-#[derive(Debug)]
-pub struct Outcome {
-    pub converged: Converged,
-    /// The subnet as it is now (as the create answered it, or as it was found).
-    pub subnet: network::Subnet,
-}
+/// The subnet as the create answered it, or as it was found.
+pub type Outcome = super::Outcome<network::Subnet>;
 
 /// The vnet's address spaces and its subnets.
 pub async fn read(client: &ArmClient, vnet: &ResourceId) -> Result<Found> {
@@ -209,13 +205,7 @@ pub async fn converge_found(
                 &opts,
             )
             .await?;
-            Ok(Outcome {
-                converged: Converged {
-                    id: subnet.id.clone(),
-                    created: false,
-                },
-                subnet,
-            })
+            Ok(Outcome::new(subnet.id.clone(), false, subnet))
         }
         Decision::Create(prefix) => {
             (opts.before_create)()?;
@@ -237,13 +227,7 @@ pub async fn converge_found(
                         }
                     })?,
                 };
-            Ok(Outcome {
-                converged: Converged {
-                    id: id.to_string(),
-                    created: true,
-                },
-                subnet,
-            })
+            Ok(Outcome::new(id.to_string(), true, subnet))
         }
     }
 }
