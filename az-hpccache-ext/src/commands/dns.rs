@@ -6,23 +6,27 @@ use std::collections::BTreeMap;
 use clap::Subcommand;
 use hpccache_core::InvalidInput;
 use hpccache_core::azure::dns::{self, PrivateZone, RecordSet};
-use hpccache_core::azure::ids::same_id;
 use hpccache_core::azure::{ResourceId, cache};
+use hpccache_core::converge::dns::{self as converge, Caller, Flags, LinkWant, RecordsWant};
 use hpccache_core::deploy::spec::default_dns_zone;
 use hpccache_core::spec::names;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{print, shape};
 use crate::cli::Cli;
 use crate::exit::CliError;
 use crate::session::{Session, Wait};
 
-const TTL: u64 = 300;
-
 #[derive(Debug, Subcommand)]
 pub enum DnsCommand {
     /// Create the private DNS zone, link it to the vnet (registration off unless asked) and
     /// write ONE A record set holding every mount address of the cache (idempotent).
+    ///
+    /// The link is waited for until it works (virtualNetworkLinkState Completed), also one that
+    /// was already there. Nothing is written when the link of that name links another vnet, or
+    /// when the link or the record set would change what a deployment made by `up` owns (its
+    /// hpccache-deployment tag): converge that deployment with `up`, or choose other names. A
+    /// record set of someone else keeps its metadata when its addresses are rewritten.
     #[command(after_help = "\
 Examples:
   The guide's cache under the round-robin name server.myhpccache.hpccache.internal:
@@ -126,55 +130,46 @@ pub fn run(cli: &Cli, cmd: &DnsCommand) -> Result<(), CliError> {
                 addresses.sort();
                 let policy = session.poll_policy(Wait::Resource);
                 let tags = BTreeMap::new();
+                let caller = Caller {
+                    deployment: None,
+                    flags: Flags::DNS_CREATE,
+                };
                 let zone_id = dns::zone_id(sub, &rg, &zone_name);
-                let zone = match dns::get_zone(client, &zone_id).await? {
-                    Some(z) => serde_json::to_value(&z).unwrap_or(Value::Null),
-                    None => {
-                        let p = dns::begin_put_zone(client, &zone_id, &tags).await?;
-                        match p.wait(client, &policy).await? {
-                            Some(v) => v,
-                            None => serde_json::to_value(dns::get_zone(client, &zone_id).await?)
-                                .unwrap_or(Value::Null),
-                        }
-                    }
+                let link = LinkWant {
+                    id: dns::link_id(&zone_id, &link_name),
+                    vnet: vnet_id.to_string(),
+                    registration: *dns_registration,
+                    tags: tags.clone(),
                 };
-                let link_id = dns::link_id(&zone_id, &link_name);
-                let link = match dns::get_link(client, &link_id).await? {
-                    Some(l)
-                        if l.properties
-                            .virtual_network
-                            .as_ref()
-                            .is_some_and(|v| same_id(&v.id, vnet_id.as_str()))
-                            && l.properties.registration_enabled.unwrap_or(false)
-                                == *dns_registration =>
-                    {
-                        serde_json::to_value(&l).unwrap_or(Value::Null)
-                    }
-                    _ => serde_json::to_value(
-                        dns::converge_link(
-                            client,
-                            &link_id,
-                            vnet_id.as_str(),
-                            *dns_registration,
-                            &tags,
-                            &policy,
-                            &session.progress,
-                        )
-                        .await?,
-                    )
-                    .unwrap_or(Value::Null),
+                let records = RecordsWant {
+                    zone: zone_id.clone(),
+                    name: record.clone(),
+                    addresses,
+                    metadata: tags.clone(),
                 };
-                let records = match dns::get_a_record_set(client, &zone_id, &record).await? {
-                    Some(r) if same_addresses(&r, &addresses) => r,
-                    _ => {
-                        dns::put_a_record_set(client, &zone_id, &record, &addresses, TTL, &tags)
-                            .await?
-                    }
+                // Everything is read and judged before the first write: a link or record set
+                // that may not be changed leaves no new zone or link behind.
+                let zone = dns::get_zone(client, &zone_id).await?;
+                let (found_link, found_records) = match &zone {
+                    Some(_) => (
+                        dns::get_link(client, &link.id).await?,
+                        dns::get_a_record_set(client, &zone_id, &record).await?,
+                    ),
+                    None => (None, None),
                 };
+                let link_decision =
+                    converge::decide_link(&link, found_link.as_ref(), &caller, false)?;
+                let records_decision =
+                    converge::decide_records(&records, found_records.as_ref(), &caller, false)?;
+                let zone =
+                    converge::zone(client, &zone_id, zone, &tags, &policy, &|| Ok(())).await?;
+                let l = converge::link(client, &link, link_decision, &policy, &session.progress)
+                    .await?;
+                let r = converge::records(client, &records, records_decision, &|| Ok(())).await?;
                 Ok(json!({
-                    "zone": shape::flatten(zone),
-                    "virtualNetworkLink": shape::flatten(link),
-                    "recordSet": shape::flat(&records),
+                    "zone": shape::flat(&zone.resource),
+                    "virtualNetworkLink": shape::flat(&l.resource),
+                    "recordSet": shape::flat(&r.resource),
                 }))
             });
             session.close()?;
@@ -219,11 +214,4 @@ pub fn run(cli: &Cli, cmd: &DnsCommand) -> Result<(), CliError> {
             print(cli, &result?)
         }
     }
-}
-
-fn same_addresses(r: &RecordSet, want: &[String]) -> bool {
-    let mut have: Vec<&str> = r.addresses();
-    have.sort_unstable();
-    have.dedup();
-    have == want.iter().map(String::as_str).collect::<Vec<_>>()
 }

@@ -2,20 +2,15 @@
 
 use clap::Subcommand;
 use hpccache_core::InvalidInput;
-use hpccache_core::azure::authorization::{self, Assigned};
-use hpccache_core::azure::{ArmClient, ResourceId, graph};
-use serde_json::Value;
+use hpccache_core::azure::{ArmClient, ResourceId};
+use hpccache_core::converge::roles as converge;
+use serde_json::{Value, json};
 
 use super::storage::find_account;
 use super::{print, shape};
 use crate::cli::Cli;
 use crate::exit::CliError;
-use crate::session::Session;
-
-const ROLES: [&str; 2] = [
-    authorization::STORAGE_ACCOUNT_CONTRIBUTOR,
-    authorization::STORAGE_BLOB_DATA_CONTRIBUTOR,
-];
+use crate::session::{Session, Wait};
 
 #[derive(Debug, Subcommand)]
 pub enum RoleCommand {
@@ -23,7 +18,8 @@ pub enum RoleCommand {
     /// account (idempotent: deterministic assignment names; existing assignments are kept).
     ///
     /// The default assignee is the HPC Cache resource provider's service principal, looked up
-    /// through Microsoft Graph by its app id (its display name differs between tenants).
+    /// through Microsoft Graph by its app id (its display name differs between tenants). Graph
+    /// knows it only minutes after `provider register`: that is waited for.
     #[command(after_help = "\
 Examples:
   Let the cache reach the account's containers:
@@ -106,60 +102,25 @@ pub fn run(cli: &Cli, cmd: &RoleCommand) -> Result<(), CliError> {
     let result = session.run(async {
         let client = &session.arm;
         // The principal first: a Graph refusal must come before anything is written.
-        let principal = match given {
-            Some(p) => p,
-            None => graph::provider_principal(client).await?.ok_or_else(|| {
-                CliError::Runtime(format!(
-                    "Microsoft Graph has no service principal of the HPC Cache resource provider ({}) in this tenant",
-                    graph::STORAGE_CACHE_APP_ID
-                ))
-                .with_hint("Register the provider (az-hpccache-ext provider register), wait a few minutes and run this again, or pass --provider-principal-id")
-            })?,
-        };
+        let principal = converge::principal(
+            client,
+            given.as_deref(),
+            &session.poll_policy(Wait::Provider),
+        )
+        .await?;
         let scope = resolve_account(client, &account, None).await?;
-        assign(client, scope.as_str(), &principal, assignee_principal_type).await
+        let outcomes =
+            converge::converge(client, scope.as_str(), &principal, assignee_principal_type).await?;
+        Ok::<_, CliError>(Value::Array(
+            outcomes
+                .iter()
+                .map(|o| match &o.resource {
+                    Some(a) => shape::flat(a),
+                    None => json!({ "id": o.converged.id }),
+                })
+                .collect(),
+        ))
     });
     session.close()?;
     print(cli, &result?)
-}
-
-/// Both roles at `scope`; an assignment that already exists (ours or anyone's) is not written again.
-pub async fn assign(
-    client: &ArmClient,
-    scope: &str,
-    principal: &str,
-    principal_type: &str,
-) -> Result<Value, CliError> {
-    let existing = authorization::list_role_assignments(client, scope).await?;
-    let mut out = Vec::new();
-    for role in ROLES {
-        let role_id = authorization::find_role_definition(client, scope, role).await?;
-        let guid = |id: &str| id.rsplit('/').next().unwrap_or(id).to_ascii_lowercase();
-        let found = existing.iter().find(|a| {
-            a.properties.principal_id.eq_ignore_ascii_case(principal)
-                && guid(&a.properties.role_definition_id) == guid(&role_id)
-                && a.properties
-                    .scope
-                    .as_deref()
-                    .is_none_or(|s| hpccache_core::azure::ids::same_id(s, scope))
-        });
-        if let Some(a) = found {
-            out.push(shape::flat(a));
-            continue;
-        }
-        match authorization::create_role_assignment(
-            client,
-            scope,
-            &role_id,
-            principal,
-            principal_type,
-        )
-        .await?
-        {
-            Assigned::Created(a) => out.push(shape::flat(&*a)),
-            // Someone else made an equal assignment under another name between our list and PUT.
-            Assigned::AlreadyExists => {}
-        }
-    }
-    Ok(Value::Array(out))
 }

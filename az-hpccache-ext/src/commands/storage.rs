@@ -4,8 +4,8 @@
 use clap::Subcommand;
 use hpccache_core::InvalidInput;
 use hpccache_core::azure::client::ArmRequest;
-use hpccache_core::azure::lro::{self, FinalState, Operation, OperationKind};
-use hpccache_core::azure::{ArmClient, Method, ResourceId, storage};
+use hpccache_core::azure::{ArmClient, ResourceId, storage};
+use hpccache_core::converge::storage::{self as converge, Flags, Options, Want};
 use hpccache_core::spec::{location, names, tags};
 use serde_json::{Value, json};
 
@@ -39,10 +39,18 @@ pub enum StorageCommand {
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
     /// Create a StorageV2 account for the cache's blob target (idempotent).
+    ///
+    /// An existing account of that name is returned as it is when it fits: StorageV2, the
+    /// `--sku`, the `--location` when given, and no hierarchical namespace (a blob storage target
+    /// cannot use one); otherwise nothing is written and the flag is named. Account names are
+    /// global across Azure: a name taken by an account elsewhere is refused before any write.
     #[command(after_help = "\
 Examples:
   Create the account in the cluster's resource group:
-    az-hpccache-ext storage account create -g myResourceGroup -n mystorageacct123 -l eastus")]
+    az-hpccache-ext storage account create -g myResourceGroup -n mystorageacct123 -l eastus
+
+  Check an account made earlier, and print its id for `role assign`:
+    az-hpccache-ext storage account create -g myResourceGroup -n mystorageacct123 --query id -o tsv")]
     Create {
         #[arg(
             short = 'g',
@@ -123,35 +131,26 @@ pub fn run(cli: &Cli, cmd: &StorageCommand) -> Result<(), CliError> {
             let tags = string_tags(tags::parse("--tags", tags)?);
             let session = Session::open(cli)?;
             let result = session.run(async {
-                let id = storage::account_id(&session.subscription_id, &rg, &name);
-                if let Some(existing) = storage::get_account(&session.arm, &id).await? {
-                    return Ok(shape::flat(&existing));
-                }
-                let location = match location {
-                    Some(l) => l,
-                    None => group_location(&session.arm, &rg).await?,
+                let mut want = Want {
+                    id: storage::account_id(&session.subscription_id, &rg, &name),
+                    location,
+                    sku: (*sku).to_owned(),
+                    hns: Some(false),
+                    tags,
+                    flags: Flags::ACCOUNT_CREATE,
                 };
-                let mut body = storage::account_body(&location, &tags);
-                body["sku"] = json!({ "name": sku });
-                let op = Operation::new(
-                    "storage account creation",
-                    id.as_str(),
-                    storage::API_VERSION,
-                    OperationKind::CreateOrUpdate,
-                    FinalState::OriginalUri,
-                );
-                let req = lro::request_for(&op, Method::Put, Some(body));
-                let v = lro::start(&session.arm, req, op)
-                    .await?
-                    .wait(&session.arm, &session.poll_policy(Wait::Resource))
-                    .await?;
-                match v {
-                    Some(v) => Ok(shape::flatten(v)),
-                    None => Ok(storage::get_account(&session.arm, &id)
-                        .await?
-                        .map(|a| shape::flat(&a))
-                        .unwrap_or(Value::Null)),
+                let found = converge::read(&session.arm, &want).await?;
+                if found.account.is_none() && want.location.is_none() {
+                    want.location = Some(group_location(&session.arm, &rg).await?);
                 }
+                let outcome = converge::converge_found(
+                    &session.arm,
+                    &want,
+                    &found,
+                    Options::new(&session.poll_policy(Wait::Resource), &session.progress),
+                )
+                .await?;
+                Ok::<_, CliError>(shape::flat(&outcome.resource))
             });
             session.close()?;
             print(cli, &result?)
@@ -187,14 +186,8 @@ pub fn run(cli: &Cli, cmd: &StorageCommand) -> Result<(), CliError> {
             let session = Session::open(cli)?;
             let result = session.run(async {
                 let id = find_account(&session.arm, &account, rg.as_deref()).await?;
-                if storage::get_container(&session.arm, &id, &container)
-                    .await?
-                    .is_some()
-                {
-                    return Ok(json!({"created": false}));
-                }
-                storage::put_container(&session.arm, &id, &container).await?;
-                Ok(json!({"created": true}))
+                let c = converge::container(&session.arm, &id, &container, &|| Ok(())).await?;
+                Ok::<_, CliError>(json!({"created": c.created}))
             });
             session.close()?;
             print(cli, &result?)

@@ -97,12 +97,8 @@ async fn create(
         &session.arm,
         &want,
         &found,
-        Options {
-            policy: &session.poll_policy(Wait::Resource),
-            progress: &session.progress,
-            before_create: &|| Ok(()),
-        },
+        Options::new(&session.poll_policy(Wait::Resource), &session.progress),
     )
     .await?;
-    Ok(shape::flat(&outcome.subnet))
+    Ok(shape::flat(&outcome.resource))
 }

@@ -1,5 +1,6 @@
 //! The cache subnet: the wanted subnet in → read the vnet → compare → create → wait →
-//! [`Converged`]. `up`'s subnet step and `subnet create` call [`converge_found`] / [`converge`].
+//! [`super::Converged`]. `up`'s subnet step and `subnet create` call [`converge_found`] /
+//! [`converge`].
 //!
 //! - A new subnet is placed by [`cidr::plan`] clear of every other subnet, the service CIDR and
 //!   the pod CIDR (`--subnet-prefix auto` picks the lowest free prefix of `--subnet-size`).
@@ -12,10 +13,7 @@
 
 use ipnet::Ipv4Net;
 
-use super::Converged;
-use crate::azure::lro::{self, PollPolicy, Until};
 use crate::azure::{ArmClient, ResourceId, network};
-use crate::progress::Progress;
 use crate::spec::cidr::{self, SubnetPrefix};
 use crate::{InvalidInput, Result};
 
@@ -162,31 +160,17 @@ pub fn decide(want: &Want, found: &Found) -> Result<Decision> {
         ))
         .into());
     }
-    let wait = !existing
-        .properties
-        .provisioning_state
-        .as_deref()
-        .is_none_or(|s| s.eq_ignore_ascii_case("Succeeded"));
+    let wait = super::settling(existing.properties.provisioning_state.as_deref());
     Ok(Decision::Keep {
         subnet: Box::new(existing.clone()),
         wait,
     })
 }
 
-/// How to run it.
-pub struct Options<'a> {
-    pub policy: &'a PollPolicy,
-    pub progress: &'a Progress,
-    /// Called right before the create PUT, to record the subnet as this tool's first.
-    pub before_create: &'a (dyn Fn() -> Result<()> + Sync),
-}
+pub use super::Options;
 
-#[derive(Debug)]
-pub struct Outcome {
-    pub converged: Converged,
-    /// The subnet as it is now (as the create answered it, or as it was found).
-    pub subnet: network::Subnet,
-}
+/// The subnet as the create answered it, or as it was found.
+pub type Outcome = super::Outcome<network::Subnet>;
 
 /// The vnet's address spaces and its subnets.
 pub async fn read(client: &ArmClient, vnet: &ResourceId) -> Result<Found> {
@@ -212,27 +196,16 @@ pub async fn converge_found(
     let id = want.id();
     match decide(want, found)? {
         Decision::Keep { subnet, wait } => {
-            let subnet = if wait {
-                lro::wait_for_resource(
-                    client,
-                    &subnet.id,
-                    network::API_VERSION,
-                    Until::Succeeded,
-                    opts.policy,
-                    opts.progress,
-                )
-                .await?;
-                network::get_subnet(client, &id).await?.unwrap_or(*subnet)
-            } else {
-                *subnet
-            };
-            Ok(Outcome {
-                converged: Converged {
-                    id: subnet.id.clone(),
-                    created: false,
-                },
-                subnet,
-            })
+            let subnet = super::settled(
+                client,
+                id.as_str(),
+                network::API_VERSION,
+                *subnet,
+                wait,
+                &opts,
+            )
+            .await?;
+            Ok(Outcome::new(subnet.id.clone(), false, subnet))
         }
         Decision::Create(prefix) => {
             (opts.before_create)()?;
@@ -254,13 +227,7 @@ pub async fn converge_found(
                         }
                     })?,
                 };
-            Ok(Outcome {
-                converged: Converged {
-                    id: id.to_string(),
-                    created: true,
-                },
-                subnet,
-            })
+            Ok(Outcome::new(id.to_string(), true, subnet))
         }
     }
 }

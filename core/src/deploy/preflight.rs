@@ -14,7 +14,7 @@
 use ipnet::Ipv4Net;
 
 use super::plan::Step;
-use super::spec::{CACHE_GROUP_FLAG, DEPLOYMENT_TAG, UpSpec};
+use super::spec::{CACHE_GROUP_FLAG, UpSpec};
 use super::steps::keys;
 use crate::azure::ids::same_id;
 use crate::azure::{ArmClient, aks, dns, graph, network};
@@ -243,14 +243,13 @@ fn foreign<'a>(state: &State, neighbours: &'a Neighbours, key: &str, id: &str) -
     if ours { None } else { neighbours.recording(id) }
 }
 
-/// The deployment a tag map names, when it is not `deployment`.
-pub(super) fn other_owner<'a>(
+/// The deployment a tag map names, when it is not `deployment` (the rule is
+/// [`crate::converge::dns::other_owner`]'s).
+fn other_owner<'a>(
     tags: &'a std::collections::BTreeMap<String, String>,
     deployment: &str,
 ) -> Option<&'a str> {
-    tags.get(DEPLOYMENT_TAG)
-        .map(String::as_str)
-        .filter(|d| *d != deployment)
+    crate::converge::dns::other_owner(tags, Some(deployment))
 }
 
 async fn check_dns(

@@ -16,6 +16,7 @@ mod az_steps;
 mod az_up;
 mod az_up_extra;
 mod cli_state;
+mod converge_commands;
 mod krew_manifest;
 mod kubectl_cluster;
 mod kubectl_completion;

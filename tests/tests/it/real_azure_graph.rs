@@ -226,3 +226,86 @@ fn an_expired_token_says_when_it_expired_and_how_to_get_another() {
     assert!(err.contains("az account get-access-token"), "{err}");
     assert!(!err.contains(&expired), "the token leaked");
 }
+
+/// `role assign` and `up` share one converge (issue 15's design step): the command, like `up`,
+/// waits while Graph has no principal for a provider registered moments ago, and says at once
+/// when the provider is not registered at all (it used to fail on the first 404 either way).
+#[test]
+fn role_assign_waits_for_the_principal_of_a_provider_registered_moments_ago() {
+    let (s, principal) = scratch_with(|w| w.settings.rp_principal_absent = Some(true));
+    let az = |args: &[&str]| {
+        let out = s.az_sandbox_scaled("0.001").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), out.stdout, stderr)
+    };
+    let (code, out, err) = az(&[
+        "storage",
+        "account",
+        "create",
+        "-g",
+        "myResourceGroup",
+        "-n",
+        "rolesacct1",
+        "-l",
+        "eastus",
+        "--query",
+        "id",
+        "-o",
+        "tsv",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let account = String::from_utf8(out).unwrap().trim().to_owned();
+    let assign = [
+        "role",
+        "assign",
+        "--storage-account",
+        &account,
+        "-o",
+        "json",
+    ];
+
+    // Never registered: said after one Graph lookup, without waiting or writing.
+    let before = writes(&s);
+    let (code, _, err) = az(&assign);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(graph_requests(&s), 1);
+    assert_eq!(writes(&s), before);
+
+    let (code, _, err) = az(&["provider", "register"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = az(&assign);
+    assert_eq!(code, Some(0), "{err}");
+    let printed: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+    let statuses: Vec<u64> = s
+        .sandbox_requests()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or_default().starts_with("/graph"))
+        .filter_map(|r| r["status"].as_u64())
+        .collect();
+    assert_eq!(statuses.first(), Some(&404), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    assert!(statuses.len() > 2, "waited: {statuses:?}");
+    let w = s.load_world();
+    let mut assigned: Vec<String> = w
+        .of_type("Microsoft.Authorization/roleAssignments")
+        .filter(|r| r.body["properties"]["principalId"].as_str() == Some(principal.as_str()))
+        .filter(|r| r.body["properties"]["scope"].as_str() == Some(account.as_str()))
+        .map(|r| r.id.clone())
+        .collect();
+    let mut ids: Vec<String> = printed
+        .iter()
+        .map(|a| a["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assigned.sort();
+    ids.sort();
+    assert_eq!(assigned.len(), 2, "both roles, at the account");
+    assert_eq!(ids, assigned, "-o json prints what was assigned");
+
+    // A re-run writes nothing and prints the same assignments.
+    let before = writes(&s);
+    let (code, out, err) = az(&assign);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(writes(&s), before);
+    let again: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(again.len(), 2);
+}

@@ -1,5 +1,6 @@
-//! The private DNS zone and its link to the cluster's vnet. Auto-registration stays off unless
-//! `--dns-registration`: a vnet allows one registration link, and this zone only resolves.
+//! The private DNS zone and its link to the cluster's vnet, through [`crate::converge::dns`].
+//! Auto-registration stays off unless `--dns-registration`: a vnet allows one registration
+//! link, and this zone only resolves. The step adds the plan's notes and the state records.
 
 use super::super::context::Ctx;
 use super::super::executor::Done;
@@ -9,7 +10,16 @@ use super::{
     record_planned,
 };
 use crate::azure::{ResourceId, dns};
+use crate::converge::dns::{self as converge, Caller, Flags, LinkDecision, LinkWant};
 use crate::{Error, Result};
+
+/// `up` of this deployment, as the DNS converge functions name it.
+pub(super) fn caller(ctx: &Ctx) -> Caller {
+    Caller {
+        deployment: Some(ctx.spec.deployment.clone()),
+        flags: Flags::UP,
+    }
+}
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
     let cluster = cluster_info(ctx)?;
@@ -33,11 +43,16 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
             if ctx.dry_run() {
                 record_planned(ctx, keys::DNS_ZONE, zone.as_str())?;
             } else {
-                record(ctx, keys::DNS_ZONE, zone.as_str(), true)?;
-                dns::begin_put_zone(&ctx.client, &zone, &ctx.spec.tags)
-                    .await?
-                    .wait(&ctx.client, &ctx.waits.other)
-                    .await?;
+                let before_create = || record(ctx, keys::DNS_ZONE, zone.as_str(), true);
+                converge::zone(
+                    &ctx.client,
+                    &zone,
+                    None,
+                    &ctx.spec.tags,
+                    &ctx.waits.other,
+                    &before_create,
+                )
+                .await?;
             }
         }
     }
@@ -47,53 +62,52 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
         reason: "the state file does not record it; run `up` again".to_owned(),
     })?;
     let vnet = ResourceId::parse(&vnet_id)?;
-    let link = dns::link_id(&zone, &format!("{}-link", vnet.name()));
-    let want = ctx.spec.dns_registration;
+    let want = LinkWant {
+        id: dns::link_id(&zone, &format!("{}-link", vnet.name())),
+        vnet: vnet_id.clone(),
+        registration: ctx.spec.dns_registration,
+        tags: ctx.spec.tags.clone(),
+    };
+    let link = &want.id;
     let found = if planned(ctx, keys::DNS_ZONE) {
         None
     } else {
-        dns::get_link(&ctx.client, &link).await?
+        dns::get_link(&ctx.client, link).await?
     };
-    let why = match &found {
-        Some(l) if l.properties.registration_enabled.unwrap_or(false) == want => {
-            ctx.note(PlanItem::new(
-                Step::Dns,
-                "none",
-                &l.id,
-                "links the cluster's vnet",
-            ));
-            record_found(ctx, keys::VNET_LINK, &l.id, ours_by_tag(ctx, &l.tags))?;
-            if !ctx.dry_run() {
-                dns::wait_link_completed(&ctx.client, &link, &ctx.waits.other).await?;
-            }
-            return Ok(Done::Finished);
-        }
-        Some(_) => (
-            "update",
-            format!("registration should be {}", if want { "on" } else { "off" }),
+    let ours = created_before(ctx, keys::VNET_LINK, link.as_str());
+    let decision = converge::decide_link(&want, found.as_ref(), &caller(ctx), ours)?;
+    let reason = match &decision {
+        LinkDecision::Keep(_) => "links the cluster's vnet".to_owned(),
+        LinkDecision::Update(()) => format!(
+            "registration should be {}",
+            if want.registration { "on" } else { "off" }
         ),
-        None => (
-            "create",
-            format!("the zone is not linked to vnet {}", vnet.name()),
-        ),
+        LinkDecision::Create => format!("the zone is not linked to vnet {}", vnet.name()),
     };
-    ctx.note(PlanItem::new(Step::Dns, why.0, link.as_str(), why.1));
-    if ctx.dry_run() {
+    let shown = match &decision {
+        LinkDecision::Keep(l) => l.id.as_str(),
+        _ => link.as_str(),
+    };
+    ctx.note(PlanItem::new(Step::Dns, decision.action(), shown, reason));
+    if let LinkDecision::Keep(l) = &decision {
+        record_found(ctx, keys::VNET_LINK, &l.id, ours_by_tag(ctx, &l.tags))?;
+    } else if ctx.dry_run() {
         record_planned(ctx, keys::VNET_LINK, link.as_str())?;
         return Ok(Done::Finished);
+    } else {
+        let created = found.is_none() || ours;
+        let tagged = found.as_ref().is_some_and(|l| ours_by_tag(ctx, &l.tags));
+        record_as(ctx, keys::VNET_LINK, link.as_str(), created, tagged)?;
     }
-    let created = found.is_none() || created_before(ctx, keys::VNET_LINK, link.as_str());
-    let tagged = found.as_ref().is_some_and(|l| ours_by_tag(ctx, &l.tags));
-    record_as(ctx, keys::VNET_LINK, link.as_str(), created, tagged)?;
-    dns::converge_link(
-        &ctx.client,
-        &link,
-        &vnet_id,
-        want,
-        &ctx.spec.tags,
-        &ctx.waits.other,
-        &ctx.progress.for_step(Step::Dns.name()),
-    )
-    .await?;
+    if !ctx.dry_run() {
+        converge::link(
+            &ctx.client,
+            &want,
+            decision,
+            &ctx.waits.other,
+            &ctx.progress.for_step(Step::Dns.name()),
+        )
+        .await?;
+    }
     Ok(Done::Finished)
 }

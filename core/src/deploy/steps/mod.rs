@@ -172,7 +172,3 @@ fn resources_group(ctx: &Ctx) -> Result<String> {
             reason: "the state file does not record them; run `up` again".to_owned(),
         })
 }
-
-fn succeeded(state: Option<&str>) -> bool {
-    state.is_none_or(|s| s.eq_ignore_ascii_case("Succeeded"))
-}

@@ -1,31 +1,28 @@
 //! "Storage Account Contributor" and "Storage Blob Data Contributor" for the cache resource
-//! provider's service principal, found by app id through Graph (its display name differs by
-//! tenant), scoped to the storage account, under deterministic names so re-runs are no-ops.
+//! provider's service principal, through [`crate::converge::roles`] (the principal found by app
+//! id through Graph, scoped to the storage account, under deterministic names so re-runs are
+//! no-ops). The step adds the plan's notes and the state records.
 
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
 use super::{id_of, keys, planned, record, record_found, record_planned, recorded, tagged};
 use crate::Result;
-use crate::azure::authorization::{self, Assigned};
-use crate::azure::graph;
+use crate::converge::roles::{self as converge, Decision, ROLES, Want};
 
-const ROLES: [(&str, &str); 2] = [
-    (
-        keys::ROLE_ACCOUNT_CONTRIBUTOR,
-        authorization::STORAGE_ACCOUNT_CONTRIBUTOR,
-    ),
-    (
-        keys::ROLE_BLOB_DATA_CONTRIBUTOR,
-        authorization::STORAGE_BLOB_DATA_CONTRIBUTOR,
-    ),
+/// The state key of each role of [`ROLES`], in that order.
+const KEYS: [&str; 2] = [
+    keys::ROLE_ACCOUNT_CONTRIBUTOR,
+    keys::ROLE_BLOB_DATA_CONTRIBUTOR,
 ];
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
     let account = id_of(&recorded(ctx, keys::STORAGE_ACCOUNT)?).to_owned();
+    let placeholder =
+        |key: &str| format!("{account}/providers/Microsoft.Authorization/roleAssignments/<{key}>");
     if planned(ctx, keys::STORAGE_ACCOUNT) {
-        for (key, role) in ROLES {
-            let id = format!("{account}/providers/Microsoft.Authorization/roleAssignments/<{key}>");
+        for (key, role) in KEYS.into_iter().zip(ROLES) {
+            let id = placeholder(key);
             ctx.note(PlanItem::new(
                 Step::Roles,
                 "create",
@@ -39,77 +36,57 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let principal = match &ctx.preflight.provider_principal {
         Some(id) => id.clone(),
         None if ctx.dry_run() => {
-            for (key, role) in ROLES {
-                let id =
-                    format!("{account}/providers/Microsoft.Authorization/roleAssignments/<{key}>");
+            for (key, role) in KEYS.into_iter().zip(ROLES) {
                 ctx.note(PlanItem::new(
                     Step::Roles,
                     "create",
-                    &id,
+                    placeholder(key),
                     format!("'{role}' for the HPC Cache resource provider, whose service principal appears once Microsoft.StorageCache is registered"),
                 ));
             }
             return Ok(Done::Finished);
         }
-        None => graph::wait_for_provider_principal(&ctx.client, &ctx.waits.principal).await?,
+        None => converge::principal(&ctx.client, None, &ctx.waits.principal).await?,
     };
-    let existing = authorization::list_role_assignments(&ctx.client, &account).await?;
-    for (key, role) in ROLES {
-        let definition = authorization::find_role_definition(&ctx.client, &account, role).await?;
-        let guid = definition
-            .rsplit('/')
-            .next()
-            .unwrap_or(&definition)
-            .to_ascii_lowercase();
-        let found = existing.iter().find(|a| {
-            a.properties.principal_id.eq_ignore_ascii_case(&principal)
-                && a.properties
-                    .role_definition_id
-                    .to_ascii_lowercase()
-                    .ends_with(&guid)
-                && a.properties
-                    .scope
-                    .as_deref()
-                    .is_none_or(|s| s.eq_ignore_ascii_case(&account))
-        });
-        let name = authorization::assignment_name(&account, &definition, &principal);
-        if let Some(a) = found {
-            ctx.note(PlanItem::new(
+    let existing = converge::read(&ctx.client, &account).await?;
+    for (key, role) in KEYS.into_iter().zip(ROLES) {
+        let want = Want {
+            scope: account.clone(),
+            definition: converge::definition(&ctx.client, &account, role).await?,
+            principal: principal.clone(),
+            principal_type: "ServicePrincipal".to_owned(),
+        };
+        let decision = converge::decide(&want, &existing);
+        match &decision {
+            Decision::Keep(a) => {
+                ctx.note(PlanItem::new(
+                    Step::Roles,
+                    decision.action(),
+                    &a.id,
+                    format!("'{role}' is assigned"),
+                ));
+                // This tool names its assignments deterministically: one under that name on
+                // this deployment's account is this deployment's.
+                let ours =
+                    tagged(ctx, keys::STORAGE_ACCOUNT) && a.name.eq_ignore_ascii_case(&want.name());
+                record_found(ctx, key, &a.id, ours)?;
+                continue;
+            }
+            Decision::Create => ctx.note(PlanItem::new(
                 Step::Roles,
-                "none",
-                &a.id,
-                format!("'{role}' is assigned"),
-            ));
-            // This tool names its assignments deterministically: one under that name on this
-            // deployment's account is this deployment's.
-            let ours = tagged(ctx, keys::STORAGE_ACCOUNT) && a.name.eq_ignore_ascii_case(&name);
-            record_found(ctx, key, &a.id, ours)?;
-            continue;
+                decision.action(),
+                want.id(),
+                format!(
+                    "'{role}' is not assigned to the HPC Cache resource provider on the account"
+                ),
+            )),
         }
-        let id = format!("{account}/providers/Microsoft.Authorization/roleAssignments/{name}");
-        ctx.note(PlanItem::new(
-            Step::Roles,
-            "create",
-            &id,
-            format!("'{role}' is not assigned to the HPC Cache resource provider on the account"),
-        ));
         if ctx.dry_run() {
             continue;
         }
-        record(ctx, key, &id, true)?;
-        match authorization::create_role_assignment(
-            &ctx.client,
-            &account,
-            &definition,
-            &principal,
-            "ServicePrincipal",
-        )
-        .await?
-        {
-            Assigned::Created(a) => record(ctx, key, &a.id, true)?,
-            // Someone else's equal assignment appeared meanwhile: it does the job, and is not ours.
-            Assigned::AlreadyExists => record(ctx, key, &id, false)?,
-        }
+        let before_create = |id: &str| record(ctx, key, id, true);
+        let outcome = converge::apply(&ctx.client, &want, decision, &before_create).await?;
+        record(ctx, key, &outcome.converged.id, outcome.converged.created)?;
     }
     Ok(Done::Finished)
 }

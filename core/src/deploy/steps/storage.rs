@@ -1,14 +1,15 @@
-//! The storage account and its container, both through ARM (no data-plane role needed).
-//! The default account name is derived from the deployment; a name held by someone else is
-//! refused with the way out (`--storage-account`).
+//! The storage account and its container, through [`crate::converge::storage`] (an existing
+//! account must fit; a name held elsewhere is refused with the way out, `--storage-account`).
+//! The default account name is derived from the deployment. The step adds the plan's notes and
+//! the state records.
 
 use super::super::context::Ctx;
 use super::super::executor::Done;
 use super::super::plan::{PlanItem, Step};
-use super::{keys, ours_by_tag, planned, record, record_found, record_planned, succeeded, tagged};
-use crate::azure::lro::{self, Until};
-use crate::azure::storage;
-use crate::{Error, InvalidInput, Result};
+use super::{keys, ours_by_tag, planned, record, record_found, record_planned, tagged};
+use crate::azure::{ResourceId, storage};
+use crate::converge::storage::{self as converge, DEFAULT_SKU, Decision, Flags, Options, Want};
+use crate::{Error, Result};
 
 pub async fn run(ctx: &Ctx) -> Result<Done> {
     let settings = ctx
@@ -20,100 +21,101 @@ pub async fn run(ctx: &Ctx) -> Result<Done> {
     let sub = ctx.client.subscription().to_owned();
     let name = &settings.storage_account;
     let account = storage::account_id(&sub, &settings.resource_group, name);
-    match storage::get_account(&ctx.client, &account).await? {
-        Some(found) => {
-            let ours = ours_by_tag(ctx, &found.tags);
-            ctx.note(PlanItem::new(Step::Storage, "none", &found.id, "exists"));
-            if !ctx.dry_run() && !succeeded(found.properties.provisioning_state.as_deref()) {
-                lro::wait_for_resource(
-                    &ctx.client,
-                    &found.id,
-                    storage::API_VERSION,
-                    Until::Succeeded,
-                    &ctx.waits.other,
-                    &ctx.progress.for_step(Step::Storage.name()),
-                )
-                .await?;
-            }
-            record_found(ctx, keys::STORAGE_ACCOUNT, &found.id, ours)?;
+    let want = Want {
+        id: account.clone(),
+        location: ctx.read(|s| s.cluster.as_ref().map(|c| c.location.clone())),
+        sku: DEFAULT_SKU.to_owned(),
+        // Managed Lustre's blob integration takes either; an HPC Cache blob target needs none.
+        hns: ctx.spec.amlfs.is_none().then_some(false),
+        tags: ctx.spec.tags.clone(),
+        flags: if ctx.spec.storage_account.is_some() {
+            Flags::UP
+        } else {
+            Flags::UP_DERIVED
+        },
+    };
+    let found = converge::read(&ctx.client, &want).await?;
+    let decision = converge::decide(&want, &found)?;
+    match &decision {
+        Decision::Keep { account: a, .. } => {
+            ctx.note(PlanItem::new(Step::Storage, "none", &a.id, "exists"))
         }
-        None => {
-            let check = storage::check_name_availability(&ctx.client, name).await?;
-            if !check.name_available {
-                let flag = if ctx.spec.storage_account.is_some() {
-                    "--storage-account"
-                } else {
-                    "the derived storage account name"
-                };
-                return Err(InvalidInput::new(
-                    flag,
-                    format!(
-                        "storage account name '{name}' is not available: {}",
-                        check
-                            .message
-                            .or(check.reason)
-                            .unwrap_or_else(|| "it is taken by another account".to_owned())
-                    ),
-                )
-                .hint(
-                    "Account names are global across Azure; pass a free one with --storage-account",
-                )
-                .into());
-            }
-            ctx.note(PlanItem::new(
-                Step::Storage,
-                "create",
-                account.as_str(),
-                format!(
-                    "no account {name} in {}; the name is free",
-                    settings.resource_group
-                ),
-            ));
-            let location = ctx.read(|s| s.cluster.as_ref().map(|c| c.location.clone()));
-            if ctx.dry_run() {
-                record_planned(ctx, keys::STORAGE_ACCOUNT, account.as_str())?;
-            } else {
-                record(ctx, keys::STORAGE_ACCOUNT, account.as_str(), true)?;
-                storage::begin_create_account(
-                    &ctx.client,
-                    &account,
-                    location.as_deref().unwrap_or_default(),
-                    &ctx.spec.tags,
-                )
-                .await?
-                .wait(&ctx.client, &ctx.waits.other)
-                .await?;
-            }
+        Decision::Create => ctx.note(PlanItem::new(
+            Step::Storage,
+            "create",
+            account.as_str(),
+            format!(
+                "no account {name} in {}; the name is free",
+                settings.resource_group
+            ),
+        )),
+    }
+    if !ctx.dry_run() {
+        // Creates (recorded as this tool's right before the PUT) or waits.
+        let before_create = || record(ctx, keys::STORAGE_ACCOUNT, account.as_str(), true);
+        let progress = ctx.progress.for_step(Step::Storage.name());
+        let mut opts = Options::new(&ctx.waits.other, &progress);
+        opts.before_create = &before_create;
+        converge::converge_found(&ctx.client, &want, &found, opts).await?;
+    }
+    match &decision {
+        Decision::Keep { account: a, .. } => {
+            record_found(ctx, keys::STORAGE_ACCOUNT, &a.id, ours_by_tag(ctx, &a.tags))?
         }
+        Decision::Create if ctx.dry_run() => {
+            record_planned(ctx, keys::STORAGE_ACCOUNT, account.as_str())?
+        }
+        Decision::Create => {}
     }
 
-    let container = storage::container_id(&account, &settings.container);
+    container(
+        ctx,
+        &account,
+        keys::CONTAINER,
+        &settings.container,
+        "container",
+    )
+    .await?;
+    Ok(Done::Finished)
+}
+
+/// The container `name` in the deployment's account, recorded under `key` (`what` names it in
+/// the plan): created when missing, this deployment's when the account is.
+pub(super) async fn container(
+    ctx: &Ctx,
+    account: &ResourceId,
+    key: &str,
+    name: &str,
+    what: &str,
+) -> Result<()> {
+    let id = storage::container_id(account, name);
     let existing = if planned(ctx, keys::STORAGE_ACCOUNT) {
         None
     } else {
-        storage::get_container(&ctx.client, &account, &settings.container).await?
+        storage::get_container(&ctx.client, account, name).await?
     };
-    match existing {
+    match &existing {
         Some(found) => {
             ctx.note(PlanItem::new(Step::Storage, "none", &found.id, "exists"));
             // A container in this deployment's account is this deployment's.
             let ours = tagged(ctx, keys::STORAGE_ACCOUNT);
-            record_found(ctx, keys::CONTAINER, &found.id, ours)?;
+            record_found(ctx, key, &found.id, ours)?;
         }
         None => {
             ctx.note(PlanItem::new(
                 Step::Storage,
                 "create",
-                container.as_str(),
-                format!("no container {} in the account", settings.container),
+                id.as_str(),
+                format!("no {what} {name} in the account"),
             ));
             if ctx.dry_run() {
-                record_planned(ctx, keys::CONTAINER, container.as_str())?;
+                record_planned(ctx, key, id.as_str())?;
             } else {
-                record(ctx, keys::CONTAINER, container.as_str(), true)?;
-                storage::put_container(&ctx.client, &account, &settings.container).await?;
+                let before_create = || record(ctx, key, id.as_str(), true);
+                converge::container_found(&ctx.client, account, name, existing, &before_create)
+                    .await?;
             }
         }
     }
-    Ok(Done::Finished)
+    Ok(())
 }
