@@ -115,11 +115,7 @@ pub enum Outcome {
 
 /// The filesystem, or `None` when there is none.
 pub async fn read(client: &ArmClient, id: &ResourceId) -> Result<Option<Filesystem>> {
-    match amlfs::get(client, id).await {
-        Ok(f) => Ok(Some(f)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+    client.get_optional(id.as_str(), amlfs::API_VERSION).await
 }
 
 fn text<'a>(raw: &'a Value, pointer: &str) -> Option<&'a str> {

@@ -122,11 +122,7 @@ pub enum Outcome {
 
 /// The cache, or `None` when there is none.
 pub async fn read(client: &ArmClient, id: &ResourceId) -> Result<Option<Cache>> {
-    match cache::get_cache(client, id).await {
-        Ok(c) => Ok(Some(c)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+    client.get_optional(id.as_str(), cache::API_VERSION).await
 }
 
 /// Compares a found cache with the wanted one: an error for create-only differences (naming

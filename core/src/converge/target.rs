@@ -78,11 +78,7 @@ pub enum Outcome {
 
 /// The target, or `None` when there is none.
 pub async fn read(client: &ArmClient, id: &ResourceId) -> Result<Option<StorageTarget>> {
-    match cache::get_storage_target(client, id).await {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+    client.get_optional(id.as_str(), cache::API_VERSION).await
 }
 
 /// Whether `t` serves the wanted container at the wanted namespace path.
