@@ -17,7 +17,6 @@ use crate::azure::amlfs::{self, Filesystem, FilesystemUpdate, NewAmlFilesystem, 
 use crate::azure::ids::same_id;
 use crate::azure::lro::{self, Operation, PollPolicy, Until};
 use crate::azure::{ArmClient, ResourceId};
-use crate::progress::Progress;
 use crate::spec::amlfs::{MaintenanceWindow, RootSquash};
 use crate::{Error, InvalidInput, Result};
 
@@ -60,45 +59,7 @@ pub struct Want {
     pub flags: Flags,
 }
 
-/// What converging would do, from what was read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
-    Create,
-    /// Ours, ended Failed: delete it and create it again.
-    Recreate,
-    /// Still creating or updating (its provisioning state).
-    Wait(String),
-    /// Succeeded, with these settings to change (and why).
-    Update(Vec<String>),
-    None,
-}
-
-impl Decision {
-    /// The plan's verb.
-    pub fn action(&self) -> &'static str {
-        match self {
-            Decision::Create => "create",
-            Decision::Recreate => "recreate",
-            Decision::Wait(_) => "wait",
-            Decision::Update(_) => "update",
-            Decision::None => "none",
-        }
-    }
-}
-
-/// How to run it.
-pub struct Options<'a> {
-    /// Return once the create has started (the operation is in [`Outcome::Pending`]).
-    pub no_wait: bool,
-    pub policy: &'a PollPolicy,
-    pub progress: &'a Progress,
-    /// An operation an earlier `--no-wait` saved for this filesystem.
-    pub saved: Option<Operation>,
-    /// Whether this tool created the filesystem (a Failed one of ours is re-created).
-    pub ours: bool,
-    /// Called right before the create PUT, to record the filesystem as this tool's first.
-    pub before_create: &'a (dyn Fn() -> Result<()> + Sync),
-}
+pub use super::{Decision, LongRunning as Options};
 
 #[derive(Debug)]
 pub enum Outcome {

@@ -20,9 +20,8 @@ use serde_json::{Value, json};
 use super::Converged;
 use crate::azure::cache::{self, Cache, NewCache};
 use crate::azure::ids::same_id;
-use crate::azure::lro::{self, FinalState, Operation, OperationKind, PollPolicy, Poller, Until};
+use crate::azure::lro::{self, FinalState, Operation, OperationKind, Poller, Until};
 use crate::azure::{ArmClient, Method, ResourceId};
-use crate::progress::Progress;
 use crate::spec::location;
 use crate::{Error, InvalidInput, Result};
 
@@ -64,46 +63,7 @@ pub struct Want {
     pub flags: Flags,
 }
 
-/// What converging would do, from what was read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
-    Create,
-    /// Ours, ended Failed: delete it and create it again.
-    Recreate,
-    /// Still creating or updating (its provisioning state).
-    Wait(String),
-    /// Succeeded, with these settings to change (and why).
-    Update(Vec<String>),
-    None,
-}
-
-impl Decision {
-    /// The plan's verb.
-    pub fn action(&self) -> &'static str {
-        match self {
-            Decision::Create => "create",
-            Decision::Recreate => "recreate",
-            Decision::Wait(_) => "wait",
-            Decision::Update(_) => "update",
-            Decision::None => "none",
-        }
-    }
-}
-
-/// How to run it.
-pub struct Options<'a> {
-    /// Return once the create or update has started (the operation is in
-    /// [`Outcome::Pending`]).
-    pub no_wait: bool,
-    pub policy: &'a PollPolicy,
-    pub progress: &'a Progress,
-    /// An operation an earlier `--no-wait` saved for this cache.
-    pub saved: Option<Operation>,
-    /// Whether this tool created the cache (a Failed one of ours is re-created).
-    pub ours: bool,
-    /// Called right before the create PUT, to record the cache as this tool's first.
-    pub before_create: &'a (dyn Fn() -> Result<()> + Sync),
-}
+pub use super::{Decision, LongRunning as Options};
 
 #[derive(Debug)]
 pub enum Outcome {

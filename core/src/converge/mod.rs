@@ -62,6 +62,48 @@ impl<'a> Options<'a> {
     }
 }
 
+/// What converging a long-running resource (an HPC Cache, a Managed Lustre filesystem) would
+/// do, from what was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Create,
+    /// Ours, ended Failed: delete it and create it again.
+    Recreate,
+    /// Still creating or updating (its provisioning state).
+    Wait(String),
+    /// Succeeded, with these settings to change (and why).
+    Update(Vec<String>),
+    None,
+}
+
+impl Decision {
+    /// The plan's verb.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Decision::Create => "create",
+            Decision::Recreate => "recreate",
+            Decision::Wait(_) => "wait",
+            Decision::Update(_) => "update",
+            Decision::None => "none",
+        }
+    }
+}
+
+/// How the converge of a long-running resource (an HPC Cache, a Managed Lustre filesystem)
+/// runs.
+pub struct LongRunning<'a> {
+    /// Return once the create or update has started (the operation is in the outcome).
+    pub no_wait: bool,
+    pub policy: &'a PollPolicy,
+    pub progress: &'a Progress,
+    /// An operation an earlier `--no-wait` saved for this resource.
+    pub saved: Option<lro::Operation>,
+    /// Whether this tool created the resource (a Failed one of ours is re-created).
+    pub ours: bool,
+    /// Called right before the create PUT, to record the resource as this tool's first.
+    pub before_create: &'a (dyn Fn() -> Result<()> + Sync),
+}
+
 /// Whether a resource in provisioning state `state` is still being created or updated (no
 /// state: it is done).
 pub fn settling(state: Option<&str>) -> bool {
